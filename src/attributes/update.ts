@@ -1,0 +1,270 @@
+/**
+ * `updateAttributes`: optimistic concurrency and the verify loop over Genesys participant
+ * attributes.
+ *
+ * Genesys facts this relies on (shared/genesys/README.md, "Writing attributes"):
+ * - the PATCH answers 202 Accepted: the write is not yet visible, may never become visible,
+ *   and other writers (Architect flows, other clients) write the same map;
+ * - there is no version, ETag or If-Match, so concurrency control happens here: writes to one
+ *   participant are serialized inside the gateway, and the version is derived from the map.
+ */
+import type { Models } from "purecloud-platform-client-v2";
+import { GenesysError } from "../genesys/errors.js";
+import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/participants.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { attributesVersion } from "./version.js";
+
+/** What the updater needs from Genesys (implemented by `GenesysClient`). */
+export interface AttributeBackend {
+  getConversation(conversationId: string, opts: { deadline?: number }): Promise<Models.Conversation | null>;
+  patchParticipantAttributes(
+    conversationId: string,
+    participantId: string,
+    attributes: Record<string, string>,
+    opts: { deadline?: number },
+  ): Promise<void>;
+}
+
+/** One update request (validated at the GraphQL edge). */
+export interface AttributeUpdate {
+  conversationId: string;
+  participantId: string;
+  /** Keys to set; other keys are left as they are; "" clears a key. */
+  attributes: Record<string, string>;
+  /** Write only if the participant's current version equals this. */
+  expectedVersion?: string;
+}
+
+/** Why a participant cannot be written. */
+export type UnavailableReason = "CONVERSATION_NOT_FOUND" | "PARTICIPANT_NOT_FOUND" | "REJECTED_BY_GENESYS";
+
+/** The outcome of one update; every branch says exactly what happened. */
+export type UpdateOutcome =
+  | {
+      kind: "updated";
+      participant: ParticipantSnapshot;
+      /** PATCH requests sent (0: the values were already in place). */
+      attempts: number;
+      /** ms from the first PATCH to the read that showed every written key (0 when attempts is 0). */
+      confirmedAfterMs: number;
+    }
+  | { kind: "conflict"; message: string; expectedVersion: string; participant: ParticipantSnapshot }
+  | { kind: "unavailable"; message: string; reason: UnavailableReason }
+  | { kind: "not-confirmed"; message: string; attempts: number; participant?: ParticipantSnapshot };
+
+/** Timing of the verify loop. All in ms. */
+export interface VerifyTiming {
+  /** Total time allowed from the request's start to confirmation. Default 5 000. */
+  deadlineMs: number;
+  /** First wait before re-reading after a PATCH. Default 40. */
+  firstPollMs: number;
+  /** Growth factor of the wait between reads. Default 1.5. */
+  pollGrowth: number;
+  /** Longest wait between reads. Default 1 000. */
+  maxPollMs: number;
+  /** A write still invisible this long after it was sent is sent again. Default 1 500. */
+  resendAfterMs: number;
+}
+
+/** Defaults of {@link VerifyTiming}. */
+export const DEFAULT_VERIFY_TIMING: VerifyTiming = {
+  deadlineMs: 5_000,
+  firstPollMs: 40,
+  pollGrowth: 1.5,
+  maxPollMs: 1_000,
+  resendAfterMs: 1_500,
+};
+
+/** Options of {@link AttributeUpdater}. */
+export interface AttributeUpdaterOptions {
+  backend: AttributeBackend;
+  timing?: Partial<VerifyTiming>;
+  /** Clock in epoch ms. */
+  now?: () => number;
+  /** Waits `ms` milliseconds. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type Read =
+  | { kind: "ok"; participant: ParticipantSnapshot }
+  | { kind: "missing"; reason: "CONVERSATION_NOT_FOUND" | "PARTICIPANT_NOT_FOUND" };
+
+/**
+ * Applies attribute updates with optimistic concurrency and read-back verification.
+ *
+ * Per participant, updates run one at a time in arrival order. Each one:
+ * 1. reads the conversation fresh (`GET /api/v2/conversations/{id}`);
+ * 2. unknown conversation/participant → `unavailable`; `expectedVersion` ≠ current → `conflict`;
+ *    every value already in place → `updated` with 0 attempts;
+ * 3. PATCHes the keys, then re-reads with growing waits until every written key shows its value;
+ *    a write invisible for `resendAfterMs` is re-sent (with `expectedVersion`, only if the
+ *    version still equals it); a written key showing a third value means another writer got in
+ *    (`conflict` with `expectedVersion`, otherwise `not-confirmed` naming the keys);
+ * 4. past `deadlineMs` → `not-confirmed`. A Genesys 4xx on the PATCH → `unavailable`
+ *    (`REJECTED_BY_GENESYS`, Genesys's message).
+ * Transient Genesys failures (429, 5xx, network) are retried by the client inside the deadline;
+ * when they persist the outcome is `not-confirmed`. Never throws for Genesys failures.
+ */
+export class AttributeUpdater {
+  private readonly lock = new KeyedLock();
+  private readonly timing: VerifyTiming;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: AttributeUpdaterOptions) {
+    this.timing = { ...DEFAULT_VERIFY_TIMING, ...options.timing };
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Runs one update; see the class comment for the outcomes. */
+  update(request: AttributeUpdate): Promise<UpdateOutcome> {
+    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request));
+  }
+
+  private async apply(request: AttributeUpdate): Promise<UpdateOutcome> {
+    const started = this.now();
+    const deadline = started + this.timing.deadlineMs;
+    const wanted = request.attributes;
+    const keys = Object.keys(wanted);
+    let attempts = 0;
+    let lastSeen: ParticipantSnapshot | undefined;
+
+    try {
+      const first = await this.read(request, deadline);
+      if (first.kind === "missing") return unavailable(first.reason, request);
+      lastSeen = first.participant;
+      const conflict = this.versionConflict(request, first.participant);
+      if (conflict) return conflict;
+      if (keys.every((k) => first.participant.attributes[k] === wanted[k])) {
+        return { kind: "updated", participant: first.participant, attempts: 0, confirmedAfterMs: 0 };
+      }
+      // Values before our write: a key showing neither this nor ours was written by someone else.
+      const baseline = first.participant.attributes;
+
+      let firstSentAt = 0;
+      let lastSentAt = 0;
+      let wait = this.timing.firstPollMs;
+      for (;;) {
+        const current = lastSeen;
+        const due = attempts === 0 || this.now() - lastSentAt >= this.timing.resendAfterMs;
+        if (due) {
+          if (attempts > 0) {
+            // Re-send only onto the state the caller based the write on.
+            const stale = this.versionConflict(request, current);
+            if (stale) return { ...stale, message: `${stale.message} An earlier accepted write may still become visible.` };
+          }
+          attempts += 1;
+          lastSentAt = this.now();
+          if (attempts === 1) firstSentAt = lastSentAt;
+          const rejected = await this.write(request, deadline);
+          if (rejected) return rejected;
+          wait = this.timing.firstPollMs;
+        }
+
+        const remaining = deadline - this.now();
+        if (remaining <= 0) break;
+        await this.sleep(Math.min(wait, remaining));
+        wait = Math.min(this.timing.maxPollMs, wait * this.timing.pollGrowth);
+
+        let seen: Read;
+        try {
+          seen = await this.read(request, deadline);
+        } catch (error) {
+          if (error instanceof GenesysError && !error.isClientError) continue; // outage: keep trying until the deadline
+          throw error;
+        }
+        if (seen.kind === "missing") return unavailable(seen.reason, request);
+        lastSeen = seen.participant;
+        const shown = seen.participant.attributes;
+        if (keys.every((k) => shown[k] === wanted[k])) {
+          return { kind: "updated", participant: seen.participant, attempts, confirmedAfterMs: this.now() - firstSentAt };
+        }
+        const overwritten = keys.filter((k) => shown[k] !== wanted[k] && shown[k] !== baseline[k]);
+        if (overwritten.length > 0) {
+          const list = overwritten.map((k) => `"${k}"`).join(", ");
+          if (request.expectedVersion !== undefined) {
+            return {
+              kind: "conflict",
+              expectedVersion: request.expectedVersion,
+              participant: seen.participant,
+              message: `Another writer changed ${list} while this update was being applied.`,
+            };
+          }
+          return {
+            kind: "not-confirmed",
+            attempts,
+            participant: seen.participant,
+            message: `Another writer changed ${list} before this update became visible; the current values are not the ones written.`,
+          };
+        }
+        if (this.now() >= deadline) break;
+      }
+      return {
+        kind: "not-confirmed",
+        attempts,
+        participant: lastSeen,
+        message: `Genesys accepted the write but did not show it within ${this.timing.deadlineMs} ms.`,
+      };
+    } catch (error) {
+      if (error instanceof GenesysError) {
+        if (error.isClientError && error.status !== 404) {
+          return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: error.message };
+        }
+        return {
+          kind: "not-confirmed",
+          attempts,
+          participant: lastSeen,
+          message: `Genesys could not be reached to ${attempts === 0 ? "read" : "confirm"} the participant (${error.status || error.code}: ${error.message}).`,
+        };
+      }
+      throw error;
+    }
+  }
+
+  private versionConflict(
+    request: AttributeUpdate,
+    participant: ParticipantSnapshot,
+  ): Extract<UpdateOutcome, { kind: "conflict" }> | undefined {
+    if (request.expectedVersion === undefined) return undefined;
+    const version = attributesVersion(participant.attributes);
+    if (version === request.expectedVersion) return undefined;
+    return {
+      kind: "conflict",
+      expectedVersion: request.expectedVersion,
+      participant,
+      message: `The participant's version is ${version}, not the expected ${request.expectedVersion}; nothing was written.`,
+    };
+  }
+
+  private async read(request: AttributeUpdate, deadline: number): Promise<Read> {
+    const conversation = await this.options.backend.getConversation(request.conversationId, { deadline });
+    if (!conversation) return { kind: "missing", reason: "CONVERSATION_NOT_FOUND" };
+    const participant = toConversationSnapshot(conversation).participants.find((p) => p.id === request.participantId);
+    return participant ? { kind: "ok", participant } : { kind: "missing", reason: "PARTICIPANT_NOT_FOUND" };
+  }
+
+  /** PATCHes the wanted keys; a Genesys refusal becomes the outcome, transient failures are left to the verify loop. */
+  private async write(request: AttributeUpdate, deadline: number): Promise<UpdateOutcome | undefined> {
+    try {
+      await this.options.backend.patchParticipantAttributes(request.conversationId, request.participantId, request.attributes, {
+        deadline,
+      });
+      return undefined;
+    } catch (error) {
+      if (error instanceof GenesysError && error.status >= 400 && error.status < 500 && error.isClientError) {
+        return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: error.message };
+      }
+      if (error instanceof GenesysError) return undefined; // may or may not have been applied: verify decides
+      throw error;
+    }
+  }
+}
+
+function unavailable(reason: "CONVERSATION_NOT_FOUND" | "PARTICIPANT_NOT_FOUND", request: AttributeUpdate): UpdateOutcome {
+  const message =
+    reason === "CONVERSATION_NOT_FOUND"
+      ? `Conversation ${request.conversationId} was not found.`
+      : `Participant ${request.participantId} was not found in conversation ${request.conversationId}.`;
+  return { kind: "unavailable", reason, message };
+}

@@ -1,0 +1,270 @@
+/**
+ * The gateway's only door to Genesys Cloud: one official-SDK client per org, with
+ * client-credentials tokens renewed before they expire, retries for throttling and
+ * transient failures, normalised errors and per-operation request metrics.
+ *
+ * Endpoints used (shared/genesys/README.md):
+ * - `POST /oauth/token` (login host) — client credentials, `expires_in` in seconds;
+ * - `GET /api/v2/conversations/{conversationId}` — SDK `getConversation`;
+ * - `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes` —
+ *   SDK `patchConversationParticipantAttributes`, body `{attributes}`, 202 with no body;
+ * - `POST /api/v2/notifications/channels`, `GET|PUT|POST|DELETE .../channels/{id}/subscriptions`.
+ */
+import platformClient from "purecloud-platform-client-v2";
+import type { Models } from "purecloud-platform-client-v2";
+import { DelegateBackoff, handleWhen, retry } from "cockatiel";
+import { Counter, Histogram, type Registry } from "prom-client";
+import type { Logger } from "../logger.js";
+import { GenesysError, toGenesysError } from "./errors.js";
+
+/** Where the SDK sends requests. */
+export type GenesysEndpoint =
+  /** Real Genesys Cloud, e.g. `mypurecloud.ie` → `https://api.mypurecloud.ie`. */
+  | { environment: string }
+  /** An explicit base URL for login, API and notifications (the emulator). */
+  | { baseUrl: URL };
+
+/** Options of {@link GenesysClient}. */
+export interface GenesysClientOptions {
+  endpoint: GenesysEndpoint;
+  clientId: string;
+  clientSecret: string;
+  logger: Logger;
+  /** Prometheus registry receiving `genesys_requests_total` and `genesys_request_duration_seconds`. */
+  registry: Registry;
+  /** Per-request HTTP timeout in ms (SDK default 16 s). Default 10 000. */
+  timeoutMs?: number;
+  /** Attempts per call, first one included, for 408/429/502/503/504/network errors. Default 4. */
+  maxAttempts?: number;
+  /** Base of the exponential backoff for transient errors without Retry-After, in ms. Default 200. */
+  backoffBaseMs?: number;
+  /** Clock in epoch ms (injectable for tests). */
+  now?: () => number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * Epoch ms after which no retry is started: a Retry-After or backoff that would end past
+   * it makes the call fail with the last error instead of waiting.
+   */
+  deadline?: number;
+}
+
+type SdkRejection = unknown;
+
+/**
+ * Genesys access for one org. All methods reject with {@link GenesysError} only.
+ *
+ * Throttling: a 429 is retried after its `Retry-After` (seconds), 408/502/503/504 and network
+ * errors with exponential backoff and jitter — Genesys's own guidance; the SDK retries nothing.
+ * A 401 triggers one fresh login and one retry (the token may have been revoked early).
+ */
+export class GenesysClient {
+  private readonly sdk: InstanceType<typeof platformClient.ApiClientClass>;
+  private readonly conversationsApi: platformClient.ConversationsApi;
+  private readonly notificationsApi: platformClient.NotificationsApi;
+  private readonly now: () => number;
+  private readonly maxAttempts: number;
+  private readonly backoffBaseMs: number;
+  private tokenExpiresAt = 0;
+  private tokenLifetimeMs = 0;
+  private login?: Promise<void>;
+  private readonly requests: Counter<"operation" | "status">;
+  private readonly durations: Histogram<"operation">;
+
+  constructor(private readonly options: GenesysClientOptions) {
+    this.now = options.now ?? Date.now;
+    this.maxAttempts = options.maxAttempts ?? 4;
+    this.backoffBaseMs = options.backoffBaseMs ?? 200;
+    this.sdk = new platformClient.ApiClientClass();
+    // Each client otherwise adds an fs.watchFile listener on the SDK config file and leaks.
+    this.sdk.config.live_reload_config = false;
+    this.sdk.config.logger.log_to_console = false;
+    if ("baseUrl" in options.endpoint) {
+      const url = options.endpoint.baseUrl;
+      this.sdk.setGateway({
+        host: url.hostname,
+        protocol: url.protocol.replace(":", ""),
+        port: url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
+      });
+    } else {
+      this.sdk.setEnvironment(options.endpoint.environment);
+    }
+    // Keep status and headers (Retry-After, correlation id) on failures.
+    this.sdk.setReturnExtendedResponses(true);
+    this.sdk.getHttpClient().setTimeout(options.timeoutMs ?? 10_000);
+    this.conversationsApi = new platformClient.ConversationsApi(this.sdk);
+    this.notificationsApi = new platformClient.NotificationsApi(this.sdk);
+    this.requests = new Counter({
+      name: "genesys_requests_total",
+      help: "Genesys Platform API requests sent, by operation and HTTP status (0 = no response)",
+      labelNames: ["operation", "status"],
+      registers: [options.registry],
+    });
+    this.durations = new Histogram({
+      name: "genesys_request_duration_seconds",
+      help: "Latency of Genesys Platform API requests, by operation, in seconds",
+      labelNames: ["operation"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [options.registry],
+    });
+  }
+
+  /**
+   * `GET /api/v2/conversations/{conversationId}`.
+   * @returns the conversation, or null when Genesys answers 404.
+   * @throws GenesysError for any other failure.
+   */
+  async getConversation(conversationId: string, opts: CallOptions = {}): Promise<Models.Conversation | null> {
+    try {
+      return await this.call("getConversation", opts, () => this.conversationsApi.getConversation(conversationId));
+    } catch (error) {
+      if (error instanceof GenesysError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes`
+   * with body `{attributes}`: per-key upsert (emulator assumption; Genesys documents none).
+   * 202 means accepted, not yet visible.
+   * @throws GenesysError (404 unknown ids, 400 invalid body or refused write, 413 too large, ...).
+   */
+  async patchParticipantAttributes(
+    conversationId: string,
+    participantId: string,
+    attributes: Record<string, string>,
+    opts: CallOptions = {},
+  ): Promise<void> {
+    await this.call("patchConversationParticipantAttributes", opts, () =>
+      this.conversationsApi.patchConversationParticipantAttributes(conversationId, participantId, { attributes }),
+    );
+  }
+
+  /** `POST /api/v2/notifications/channels` → `{id, connectUri, expires}`. */
+  async createChannel(opts: CallOptions = {}): Promise<Models.Channel> {
+    return this.call("postNotificationsChannels", opts, () => this.notificationsApi.postNotificationsChannels());
+  }
+
+  /**
+   * `PUT /api/v2/notifications/channels/{channelId}/subscriptions`: replaces the channel's
+   * topics with `topics` (an empty list is sent as `DELETE`, removing all).
+   * @returns the per-topic entities Genesys answered (state, missingPermissions).
+   */
+  async replaceSubscriptions(channelId: string, topics: string[], opts: CallOptions = {}): Promise<Models.ChannelTopic[]> {
+    if (topics.length === 0) {
+      await this.call("deleteNotificationsChannelSubscriptions", opts, () =>
+        this.notificationsApi.deleteNotificationsChannelSubscriptions(channelId),
+      );
+      return [];
+    }
+    const listing = await this.call("putNotificationsChannelSubscriptions", opts, () =>
+      this.notificationsApi.putNotificationsChannelSubscriptions(
+        channelId,
+        topics.map((id) => ({ id })),
+        { ignoreErrors: true },
+      ),
+    );
+    return listing?.entities ?? [];
+  }
+
+  /** `GET /api/v2/notifications/channels/{channelId}/subscriptions` → topic ids. */
+  async listSubscriptions(channelId: string, opts: CallOptions = {}): Promise<string[]> {
+    const listing = await this.call("getNotificationsChannelSubscriptions", opts, () =>
+      this.notificationsApi.getNotificationsChannelSubscriptions(channelId),
+    );
+    return (listing?.entities ?? []).map((t) => t.id ?? "").filter(Boolean);
+  }
+
+  /** Ensures a valid token now (login at start-up surfaces bad credentials early). */
+  async authenticate(): Promise<void> {
+    await this.ensureToken();
+  }
+
+  private async ensureToken(force = false): Promise<void> {
+    // Renew ahead of expiry: 10% of the lifetime, at most 5 minutes.
+    const margin = Math.min(300_000, this.tokenLifetimeMs / 10);
+    if (!force && this.tokenExpiresAt - margin > this.now()) return;
+    this.login ??= this.fetchToken().finally(() => {
+      this.login = undefined;
+    });
+    await this.login;
+  }
+
+  private async fetchToken(): Promise<void> {
+    const started = this.now();
+    const end = this.durations.startTimer({ operation: "loginClientCredentialsGrant" });
+    try {
+      const auth = await this.sdk.loginClientCredentialsGrant(this.options.clientId, this.options.clientSecret);
+      this.requests.inc({ operation: "loginClientCredentialsGrant", status: "200" });
+      // The SDK computes tokenExpiryTime from the wall clock and expires_in (seconds).
+      this.tokenLifetimeMs = Math.max(0, auth.tokenExpiryTime - Date.now());
+      this.tokenExpiresAt = started + this.tokenLifetimeMs;
+      this.options.logger.debug({ expiresInMs: this.tokenLifetimeMs }, "genesys token obtained");
+    } catch (rejection) {
+      const error = toGenesysError(rejection);
+      this.requests.inc({ operation: "loginClientCredentialsGrant", status: String(error.status) });
+      this.options.logger.error({ status: error.status, code: error.code }, "genesys login failed");
+      throw error;
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * Runs one SDK call with token handling, retries and metrics. Extended responses are
+   * unwrapped to their body.
+   */
+  private async call<T>(operation: string, opts: CallOptions, send: () => Promise<T>): Promise<T> {
+    const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
+    const delayFor = (error: GenesysError, attempt: number): number =>
+      error.retryAfterSeconds !== undefined
+        ? error.retryAfterSeconds * 1000
+        : this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+    let attempt = 0;
+    const policy = retry(
+      handleWhen((e) => e instanceof GenesysError && e.isTransient && this.now() + delayFor(e, attempt) <= deadline),
+      {
+        maxAttempts: this.maxAttempts - 1,
+        backoff: new DelegateBackoff((ctx: { attempt: number; result: { error?: Error } | { value: unknown } }) =>
+          "error" in ctx.result && ctx.result.error instanceof GenesysError ? delayFor(ctx.result.error, ctx.attempt) : 0,
+        ),
+      },
+    );
+    policy.onRetry((reason) => {
+      const e = "error" in reason ? reason.error : undefined;
+      if (e instanceof GenesysError) {
+        this.options.logger.warn({ operation, status: e.status, code: e.code, delayMs: reason.delay }, "genesys call retried");
+      }
+    });
+    return policy.execute(async () => {
+      attempt += 1;
+      await this.ensureToken();
+      try {
+        return await this.send(operation, send);
+      } catch (error) {
+        if (error instanceof GenesysError && error.status === 401) {
+          await this.ensureToken(true);
+          return await this.send(operation, send);
+        }
+        throw error;
+      }
+    });
+  }
+
+  private async send<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    const end = this.durations.startTimer({ operation });
+    try {
+      const response = (await send()) as unknown as { status?: number; body?: T };
+      this.requests.inc({ operation, status: String(response?.status ?? 200) });
+      return (response?.body ?? undefined) as T;
+    } catch (rejection: SdkRejection) {
+      const error = toGenesysError(rejection);
+      this.requests.inc({ operation, status: String(error.status) });
+      throw error;
+    } finally {
+      end();
+    }
+  }
+}

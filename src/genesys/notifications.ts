@@ -1,0 +1,314 @@
+/**
+ * One Genesys notification channel shared by every subscriber of a gateway, kept alive.
+ *
+ * Protocol (shared/genesys/README.md, "Notifications"):
+ * - `POST /api/v2/notifications/channels` → `{id, connectUri, expires}`; topics are set with
+ *   `PUT .../channels/{id}/subscriptions` (replace; `DELETE` removes all); re-subscribing
+ *   extends the channel's 24 h life;
+ * - one WebSocket per channel at `connectUri`; frames are envelopes
+ *   `{topicName, version, eventBody, metadata}`; the service sends `channel.metadata`
+ *   heartbeats and answers `{"message":"ping"}` with a `pong`;
+ * - `v2.system.socket_closing` announces a close: reconnect to the same `connectUri`
+ *   (subscriptions belong to the channel);
+ * - delivery is at-most-once: nothing is queued while the socket is down. After every
+ *   reconnect this class emits `reconnected` so consumers re-read state to fill the gap.
+ */
+import { EventEmitter } from "node:events";
+import WebSocket from "ws";
+import type { Logger } from "../logger.js";
+import type { GenesysClient } from "./client.js";
+
+/** A notification frame as Genesys sends it. */
+export interface NotificationEnvelope {
+  topicName: string;
+  version?: string;
+  eventBody: unknown;
+  metadata?: { CorrelationId?: string };
+}
+
+/** Options of {@link NotificationChannel}. Durations in ms. */
+export interface NotificationChannelOptions {
+  client: Pick<GenesysClient, "createChannel" | "replaceSubscriptions">;
+  logger: Logger;
+  /** A socket with no frame at all for this long is declared dead and replaced. Default 75 000. */
+  heartbeatTimeoutMs?: number;
+  /** Interval of our `{"message":"ping"}` frames (a live socket answers `pong`). Default a third of the timeout. */
+  pingIntervalMs?: number;
+  /** First reconnect delay; doubles per failure up to `maxReconnectDelayMs`. Default 250. */
+  reconnectDelayMs?: number;
+  /** Longest reconnect delay. Default 10 000. */
+  maxReconnectDelayMs?: number;
+}
+
+/** Events of {@link NotificationChannel}. */
+export interface NotificationChannelEvents {
+  /** A topic event (heartbeats, pongs and socket_closing are handled here and not emitted). */
+  event: [NotificationEnvelope];
+  /** The socket is open again after having been down: events in between are lost. */
+  reconnected: [];
+}
+
+/**
+ * The gateway's notification channel: topics are reference-counted (a topic stays subscribed
+ * while at least one holder needs it), the socket is watched and reconnected, and the channel
+ * is re-created when Genesys no longer knows it.
+ */
+export class NotificationChannel extends EventEmitter<NotificationChannelEvents> {
+  private readonly refs = new Map<string, number>();
+  private channel?: { id: string; connectUri: string };
+  private socket?: WebSocket;
+  private connecting?: Promise<void>;
+  private syncing?: Promise<void>;
+  private syncAgain = false;
+  private subscribed = new Set<string>();
+  private closed = false;
+  private reconnectTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private pinger?: NodeJS.Timeout;
+  private failures = 0;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly pingIntervalMs: number;
+  private readonly reconnectDelayMs: number;
+  private readonly maxReconnectDelayMs: number;
+
+  constructor(private readonly options: NotificationChannelOptions) {
+    super();
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 75_000;
+    this.pingIntervalMs = options.pingIntervalMs ?? Math.max(50, Math.floor(this.heartbeatTimeoutMs / 3));
+    this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
+    this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+  }
+
+  /** Topics currently subscribed on the Genesys channel. */
+  get topics(): string[] {
+    return [...this.subscribed];
+  }
+
+  /** The Genesys channel id, once created. */
+  get channelId(): string | undefined {
+    return this.channel?.id;
+  }
+
+  /**
+   * Takes a reference on each topic; resolves once the socket is open and every topic is
+   * subscribed on the Genesys channel.
+   * @throws GenesysError when the channel cannot be created or the topics cannot be set.
+   */
+  async acquire(topics: string[]): Promise<void> {
+    for (const t of topics) this.refs.set(t, (this.refs.get(t) ?? 0) + 1);
+    try {
+      await this.ensureConnected();
+      await this.sync();
+    } catch (error) {
+      this.dropRefs(topics);
+      throw error;
+    }
+  }
+
+  /** Drops a reference on each topic; topics nobody holds any more are unsubscribed. */
+  async release(topics: string[]): Promise<void> {
+    this.dropRefs(topics);
+    if (this.channel && !this.closed) await this.sync().catch((error) => this.logFailure("unsubscribe", error));
+  }
+
+  /** Closes the socket for good and stops all timers. Subscriptions are left to expire with the channel. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.stopTimers();
+    this.socket?.removeAllListeners();
+    this.socket?.on("error", () => undefined);
+    this.socket?.terminate();
+    this.socket = undefined;
+  }
+
+  private dropRefs(topics: string[]): void {
+    for (const t of topics) {
+      const n = (this.refs.get(t) ?? 0) - 1;
+      if (n > 0) this.refs.set(t, n);
+      else this.refs.delete(t);
+    }
+  }
+
+  /** PUTs the wanted topic set; concurrent callers share one request, changes during it trigger another. */
+  private async sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          const wanted = [...this.refs.keys()].sort();
+          if (!this.channel) return;
+          if (sameSet(wanted, this.subscribed)) continue;
+          const entities = await this.options.client.replaceSubscriptions(this.channel.id, wanted);
+          const refused = entities.filter((e) => e.state && e.state !== "Permitted" && e.state !== "permitted");
+          if (refused.length > 0) {
+            this.options.logger.warn({ topics: refused.map((e) => ({ id: e.id, state: e.state })) }, "genesys refused topics");
+          }
+          this.subscribed = new Set(wanted);
+        } while (this.syncAgain);
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.socket?.readyState === WebSocket.OPEN) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /** Opens the socket, creating a channel first when there is none (or Genesys forgot it). */
+  private async connect(): Promise<void> {
+    if (!this.channel) {
+      const created = await this.options.client.createChannel();
+      if (!created.id || !created.connectUri) throw new Error("Genesys returned a channel without id or connectUri");
+      this.channel = { id: created.id, connectUri: created.connectUri };
+      this.subscribed = new Set();
+      this.options.logger.info({ channelId: created.id }, "genesys notification channel created");
+    }
+    const { connectUri } = this.channel;
+    try {
+      await this.open(connectUri);
+    } catch (error) {
+      // The channel may have expired or been evicted: make a new one and subscribe again.
+      this.options.logger.warn({ err: errorText(error) }, "notification socket could not open; creating a new channel");
+      this.channel = undefined;
+      this.subscribed = new Set();
+      const created = await this.options.client.createChannel();
+      if (!created.id || !created.connectUri) throw new Error("Genesys returned a channel without id or connectUri");
+      this.channel = { id: created.id, connectUri: created.connectUri };
+      await this.open(created.connectUri);
+    }
+  }
+
+  private open(connectUri: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(connectUri);
+      let opened = false;
+      socket.once("open", () => {
+        opened = true;
+        this.failures = 0;
+        this.replaceSocket(socket);
+        resolve();
+      });
+      socket.once("unexpected-response", (_req, res) => {
+        socket.terminate();
+        reject(new Error(`notification socket refused with HTTP ${res.statusCode}`));
+      });
+      socket.once("error", (error) => {
+        if (!opened) reject(error);
+      });
+    });
+  }
+
+  private replaceSocket(socket: WebSocket): void {
+    const previous = this.socket;
+    this.socket = socket;
+    if (previous && previous !== socket) {
+      previous.removeAllListeners();
+      previous.on("error", () => undefined);
+      previous.terminate();
+    }
+    socket.on("message", (data) => this.onFrame(socket, data));
+    socket.on("close", () => this.onDown(socket, "closed"));
+    socket.on("error", (error) => this.logFailure("socket", error));
+    this.armTimers(socket);
+  }
+
+  private onFrame(socket: WebSocket, data: WebSocket.RawData): void {
+    if (socket !== this.socket) return;
+    this.armWatchdog(socket);
+    let envelope: NotificationEnvelope;
+    try {
+      envelope = JSON.parse(data.toString()) as NotificationEnvelope;
+    } catch {
+      this.options.logger.warn("notification frame is not JSON; ignored");
+      return;
+    }
+    if (!envelope || typeof envelope.topicName !== "string") return;
+    if (envelope.topicName === "channel.metadata") return; // heartbeat or pong
+    if (envelope.topicName === "v2.system.socket_closing") {
+      this.options.logger.info({ channelId: this.channel?.id }, "genesys announced socket closing; reconnecting");
+      this.reconnectSoon(0, true);
+      return;
+    }
+    this.emit("event", envelope);
+  }
+
+  private onDown(socket: WebSocket, why: string): void {
+    if (socket !== this.socket || this.closed) return;
+    this.options.logger.warn({ channelId: this.channel?.id, why }, "notification socket down");
+    this.stopTimers();
+    this.socket = undefined;
+    this.reconnectSoon();
+  }
+
+  private reconnectSoon(delay?: number, fresh = false): void {
+    if (this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    const wait = delay ?? Math.min(this.maxReconnectDelayMs, this.reconnectDelayMs * 2 ** this.failures);
+    this.reconnectTimer = setTimeout(() => {
+      (fresh ? this.connect() : this.ensureConnected())
+        .then(() => this.sync())
+        .then(() => {
+          // Topics are in place again: consumers may now re-read what they missed.
+          this.options.logger.info({ channelId: this.channel?.id }, "notification socket reconnected");
+          this.emit("reconnected");
+        })
+        .catch((error) => {
+          this.failures += 1;
+          this.logFailure("reconnect", error);
+          this.reconnectSoon();
+        });
+    }, wait);
+    this.reconnectTimer.unref();
+  }
+
+  private armTimers(socket: WebSocket): void {
+    this.stopTimers();
+    this.armWatchdog(socket);
+    this.pinger = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ message: "ping" }));
+    }, this.pingIntervalMs);
+    this.pinger.unref();
+  }
+
+  private armWatchdog(socket: WebSocket): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (socket !== this.socket) return;
+      this.options.logger.warn({ channelId: this.channel?.id, silentMs: this.heartbeatTimeoutMs }, "notification socket silent; replacing it");
+      socket.removeAllListeners();
+      socket.on("error", () => undefined);
+      socket.terminate();
+      this.onDown(socket, "silent");
+    }, this.heartbeatTimeoutMs);
+    this.watchdog.unref();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.watchdog);
+    clearInterval(this.pinger);
+  }
+
+  private logFailure(what: string, error: unknown): void {
+    this.options.logger.warn({ what, err: errorText(error) }, "notification channel problem");
+  }
+}
+
+function sameSet(list: string[], set: Set<string>): boolean {
+  return list.length === set.size && list.every((t) => set.has(t));
+}
+
+function errorText(error: unknown): string {
+  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  return String(error);
+}

@@ -1,0 +1,53 @@
+/**
+ * The `AttributeMap` scalar: a JSON object whose values are all strings — Genesys participant
+ * attributes (`Participant.attributes: {[key: string]: string}` in the SDK models).
+ * Anything else (arrays, nested objects, numbers, null values) is refused with `BAD_USER_INPUT`.
+ */
+import { GraphQLScalarType, Kind, type ValueNode } from "graphql";
+import { badUserInput } from "./errors.js";
+
+function toStringMap(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw badUserInput("AttributeMap must be a JSON object of string values");
+  }
+  const map: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== "string") {
+      throw badUserInput(`AttributeMap values must be strings; "${key}" is ${v === null ? "null" : typeof v}`);
+    }
+    map[key] = v;
+  }
+  return map;
+}
+
+function literalToValue(node: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
+  switch (node.kind) {
+    case Kind.OBJECT:
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, literalToValue(f.value, variables)]));
+    case Kind.STRING:
+      return node.value;
+    case Kind.VARIABLE:
+      return variables?.[node.name.value];
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return node.values.map((v) => literalToValue(v, variables));
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(node.value);
+    case Kind.BOOLEAN:
+      return node.value;
+    default:
+      return undefined;
+  }
+}
+
+/** `AttributeMap`: JSON object of string values. */
+export const AttributeMapScalar = new GraphQLScalarType<Record<string, string>, Record<string, string>>({
+  name: "AttributeMap",
+  description:
+    'Participant attributes: a JSON object whose values are all strings, e.g. {"crm.caseId": "CASE-1001"}. Keys are case-sensitive. Any other shape is refused with BAD_USER_INPUT.',
+  serialize: (value) => toStringMap(value),
+  parseValue: (value) => toStringMap(value),
+  parseLiteral: (node, variables) => toStringMap(literalToValue(node, variables)),
+});

@@ -1,0 +1,224 @@
+/**
+ * GraphQL object, input, union and enum types of the gateway (type-graphql classes).
+ * `schema.graphql` at the repository root is emitted from these and the resolvers.
+ */
+import { createUnionType, Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import type { ConversationSnapshot, ParticipantSnapshot } from "../genesys/participants.js";
+import type { AttributeChange as AttributeChangeRecord } from "../attributes/changes.js";
+import { AttributeMapScalar } from "./scalars.js";
+
+const date = (iso: string | undefined): Date | undefined => (iso ? new Date(iso) : undefined);
+
+@ObjectType({
+  description:
+    "A participant of a live Genesys Cloud conversation (GET /api/v2/conversations/{conversationId}, `participants[]`).",
+})
+export class Participant {
+  @Field(() => ID, { description: "Genesys participant id." })
+  id!: string;
+
+  @Field(() => ID, { description: "Id of the conversation this participant belongs to." })
+  conversationId!: string;
+
+  @Field(() => String, { nullable: true, description: "Display name Genesys reports for the participant." })
+  name?: string;
+
+  @Field(() => String, { description: "Role in the conversation: customer, agent, acd, ivr, external, user, ..." })
+  purpose!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "State of the participant's most recent communication (Genesys `calls[].state` etc.): alerting, dialing, contacting, offering, connected, disconnected, terminated.",
+  })
+  state?: string;
+
+  @Field(() => String, { nullable: true, description: "Address, e.g. tel:+15551234567 for a call." })
+  address?: string;
+
+  @Field(() => ID, { nullable: true, description: "Genesys user id, for agent participants." })
+  userId?: string;
+
+  @Field(() => ID, { nullable: true, description: "Genesys queue id, for ACD and routed agent participants." })
+  queueId?: string;
+
+  @Field(() => Date, { nullable: true, description: "When the participant joined (ISO-8601)." })
+  startTime?: Date;
+
+  @Field(() => Date, { nullable: true, description: "When the participant left (ISO-8601); null while connected." })
+  endTime?: Date;
+
+  @Field(() => AttributeMapScalar, { description: "The participant's whole attribute map (string values)." })
+  attributes!: Record<string, string>;
+
+  /** Builds the GraphQL object from a snapshot. */
+  static from(snapshot: ParticipantSnapshot): Participant {
+    return Object.assign(new Participant(), {
+      ...snapshot,
+      startTime: date(snapshot.startTime),
+      endTime: date(snapshot.endTime),
+    });
+  }
+}
+
+@ObjectType({ description: "A Genesys Cloud conversation (GET /api/v2/conversations/{conversationId})." })
+export class Conversation {
+  @Field(() => ID, { description: "Genesys conversation id." })
+  id!: string;
+
+  @Field(() => Date, { nullable: true, description: "When the conversation started (ISO-8601)." })
+  startTime?: Date;
+
+  @Field(() => Date, { nullable: true, description: "When the conversation ended (ISO-8601); null while live." })
+  endTime?: Date;
+
+  /** All participants; the `participants` field resolver filters them. */
+  snapshot!: ConversationSnapshot;
+
+  /** Builds the GraphQL object from a snapshot. */
+  static from(snapshot: ConversationSnapshot): Conversation {
+    return Object.assign(new Conversation(), {
+      id: snapshot.id,
+      startTime: date(snapshot.startTime),
+      endTime: date(snapshot.endTime),
+      snapshot,
+    });
+  }
+}
+
+@InputType({ description: "Attributes to write on one participant." })
+export class UpdateAttributesInput {
+  @Field(() => ID, { description: "Genesys conversation id." })
+  conversationId!: string;
+
+  @Field(() => ID, { description: "Genesys participant id." })
+  participantId!: string;
+
+  @Field(() => AttributeMapScalar, {
+    description:
+      'Keys to set; keys not named are left as they are; "" clears a key (Genesys has no delete). Limits: 1–100 keys, keys 1–256 characters without control characters, values up to 4,096 characters, 32,768 bytes in all.',
+  })
+  attributes!: Record<string, string>;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Write only if the participant's `version` still equals this; otherwise the result is VersionConflict and nothing is written.",
+  })
+  expectedVersion?: string;
+}
+
+@ObjectType({ description: "The write is visible in Genesys: every written key reads back with its value." })
+export class AttributesUpdated {
+  @Field(() => Participant, { description: "The participant as Genesys shows it after the write." })
+  participant!: Participant;
+
+  @Field(() => Int, { description: "PATCH requests sent to Genesys (0: the values were already in place)." })
+  attempts!: number;
+
+  @Field(() => Int, { description: "Milliseconds from the first PATCH until a read showed the write (0 when attempts is 0)." })
+  confirmedAfterMs!: number;
+}
+
+@ObjectType({
+  description:
+    "The participant changed since the caller read it (expectedVersion is stale), or another writer changed a written key while the write was applied.",
+})
+export class VersionConflict {
+  @Field(() => String, { description: "What conflicted, for people." })
+  message!: string;
+
+  @Field(() => String, { description: "The version the caller expected." })
+  expectedVersion!: string;
+
+  @Field(() => Participant, { description: "The participant as it is now (its `version` is the current one)." })
+  participant!: Participant;
+}
+
+/** Why `updateAttributes` could not write. */
+export enum ParticipantUnavailableReason {
+  CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND",
+  PARTICIPANT_NOT_FOUND = "PARTICIPANT_NOT_FOUND",
+  REJECTED_BY_GENESYS = "REJECTED_BY_GENESYS",
+}
+
+registerEnumType(ParticipantUnavailableReason, {
+  name: "ParticipantUnavailableReason",
+  description: "Why the participant could not be written.",
+  valuesConfig: {
+    CONVERSATION_NOT_FOUND: { description: "Genesys does not know the conversation." },
+    PARTICIPANT_NOT_FOUND: { description: "The conversation has no participant with that id." },
+    REJECTED_BY_GENESYS: { description: "Genesys refused the write with a 4xx (e.g. the conversation has ended)." },
+  },
+});
+
+@ObjectType({ description: "Nothing was written: the participant cannot be written." })
+export class ParticipantUnavailable {
+  @Field(() => String, { description: "What happened; Genesys's own message for REJECTED_BY_GENESYS." })
+  message!: string;
+
+  @Field(() => ParticipantUnavailableReason)
+  reason!: ParticipantUnavailableReason;
+}
+
+@ObjectType({
+  description:
+    "Genesys accepted the write but the gateway could not see it take effect within the deadline, or another writer overwrote a written key. The write may still become visible later.",
+})
+export class UpdateNotConfirmed {
+  @Field(() => String, { description: "What was seen, naming any keys another writer changed." })
+  message!: string;
+
+  @Field(() => Int, { description: "PATCH requests sent to Genesys." })
+  attempts!: number;
+
+  @Field(() => Participant, { nullable: true, description: "The participant as last read, if it could be read." })
+  participant?: Participant;
+}
+
+/** Result union of `updateAttributes`. */
+export const UpdateAttributesResult = createUnionType({
+  name: "UpdateAttributesResult",
+  description: "What `updateAttributes` did; every member says exactly what happened.",
+  types: () => [AttributesUpdated, VersionConflict, ParticipantUnavailable, UpdateNotConfirmed] as const,
+});
+
+@ObjectType({ description: "One key whose value changed." })
+export class AttributeChange {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => String, { nullable: true, description: "The value before; null when the gateway knew no value for the key." })
+  previous?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The value now." })
+  value?: string | null;
+
+  /** Builds the GraphQL object from a diff entry. */
+  static from(change: AttributeChangeRecord): AttributeChange {
+    return Object.assign(new AttributeChange(), change);
+  }
+}
+
+@ObjectType({ description: "A confirmed change of one participant's attributes, as Genesys notified it." })
+export class AttributesChange {
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field(() => ID)
+  participantId!: string;
+
+  @Field(() => [AttributeChange], {
+    description: "Only the keys whose value changed (narrowed to `keys` when the subscription names them).",
+  })
+  changes!: AttributeChange[];
+
+  @Field(() => AttributeMapScalar, { description: "The participant's whole map after the change." })
+  attributes!: Record<string, string>;
+
+  @Field(() => String, { description: "The participant's version after the change (see Participant.version)." })
+  version!: string;
+
+  @Field(() => Date, { description: "When the gateway received the change (ISO-8601)." })
+  observedAt!: Date;
+}

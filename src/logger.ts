@@ -1,0 +1,35 @@
+/**
+ * Structured JSON logging (pino). Authorization headers, tokens and secrets are redacted
+ * wherever they appear in a logged object, so a raw SDK/axios error can never leak a bearer token.
+ */
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+/** Paths pino censors in every log line. */
+const REDACT = [
+  "authorization",
+  "*.authorization",
+  "*.Authorization",
+  "*.*.authorization",
+  "*.*.Authorization",
+  "*.*.*.Authorization",
+  "*.*.*.authorization",
+  "headers.Authorization",
+  "access_token",
+  "*.access_token",
+  "accessToken",
+  "*.accessToken",
+  "clientSecret",
+  "*.clientSecret",
+  "client_secret",
+  "*.client_secret",
+];
+
+/**
+ * Creates the process logger.
+ * @param level pino level name; "silent" disables output.
+ */
+export function createLogger(level: string = "info"): Logger {
+  return pino({ level, redact: { paths: REDACT, censor: "[redacted]" } });
+}
