@@ -193,7 +193,7 @@ describe("notification service (direct harness)", () => {
     const channel = await api.postNotificationsChannels();
     const socket = await openFrames(channel.connectUri!);
     h.service.reset();
-    expect((await socket.closed).code).toBe(1006);
+    expect((await socket.closedWithin()).code).toBe(1006);
     await expect(api.getNotificationsChannelSubscriptions(channel.id!)).rejects.toMatchObject({ status: 404 });
     expect((await api.getNotificationsChannels()).entities).toEqual([]);
     await h.service.close();

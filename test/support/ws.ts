@@ -61,8 +61,10 @@ export interface FrameClient {
   take(count: number, predicate?: FramePredicate, timeoutMs?: number): Promise<Frame[]>;
   /** Sends a JSON value as a text frame. */
   send(value: unknown): void;
-  /** Resolves when the socket has closed (at once if it already has). */
+  /** Resolves when the socket has closed (at once if it already has). Never rejects. */
   closed: Promise<CloseInfo>;
+  /** Like {@link closed}, but rejects if the socket is still open after `timeoutMs` (default 2000). */
+  closedWithin(timeoutMs?: number): Promise<CloseInfo>;
   /** Closes the socket normally (1000) and waits for the close to finish (at most 2 s). */
   close(): Promise<void>;
 }
@@ -159,6 +161,15 @@ export async function openFrames(url: string, timeoutMs = 2000): Promise<FrameCl
       ws.send(JSON.stringify(value));
     },
     closed,
+    closedWithin(timeout = 2000) {
+      return new Promise<CloseInfo>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`socket still open after ${timeout} ms`)), timeout);
+        void closed.then((info) => {
+          clearTimeout(timer);
+          resolve(info);
+        });
+      });
+    },
     async close() {
       if (ws.readyState === WebSocket.CLOSED) return;
       ws.close(1000);
