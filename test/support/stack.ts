@@ -1,0 +1,224 @@
+/**
+ * The whole product on loopback for end-to-end tests: an emulator and a gateway pointed at it,
+ * both on ephemeral ports, meeting only at the wire (the gateway gets the emulator's URL and
+ * demo credentials, exactly as `GENESYS_GATEWAY_URL` would give it).
+ *
+ * Helpers send GraphQL over real HTTP (fetch) and WebSocket (graphql-ws client on `ws`), and
+ * drive the emulator through its control API.
+ */
+import { print, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/server.js";
+import type { WriteLogEntry } from "../../src/emulator/writes.js";
+import { createLogger } from "../../src/logger.js";
+import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/server.js";
+import { connectSdk, DEMO_CREDENTIALS, type SdkConnection } from "./sdk.js";
+
+/** A running emulator + gateway + an independent SDK client (the "other writer"). */
+export interface Stack {
+  emulator: RunningEmulator;
+  gateway: RunningGateway;
+  /** A separate official-SDK client on the emulator, for writing and checking behind the gateway's back. */
+  sdk: SdkConnection;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  emulator?: EmulatorOptions;
+  verify?: GatewayOptions["verify"];
+  heartbeatTimeoutMs?: number;
+}
+
+/**
+ * Starts an emulator (no demo data unless asked, zero visibility delay unless asked) and a
+ * gateway on it. Logs are silent unless `TEST_LOG_LEVEL` is set.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const emulator = await startEmulator({
+    port: 0,
+    ...options.emulator,
+    faults: { visibilityDelayMs: { min: 0, max: 0 }, ...options.emulator?.faults },
+  });
+  const gateway = await startGateway({
+    port: 0,
+    genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    verify: options.verify,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+  });
+  const sdk = await connectSdk(emulator.url);
+  return {
+    emulator,
+    gateway,
+    sdk,
+    close: async () => {
+      await gateway.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** A GraphQL response as sent over HTTP. */
+export interface GqlResponse<T> {
+  data?: T | null;
+  errors?: GraphQLFormattedError[];
+}
+
+/** POSTs one typed operation to the gateway over HTTP. */
+export async function gql<T, V>(url: string, document: TypedDocumentNode<T, V>, variables: V): Promise<GqlResponse<T>> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  return (await response.json()) as GqlResponse<T>;
+}
+
+/** POSTs one typed operation and returns `data`, failing on any GraphQL error. */
+export async function gqlData<T, V>(url: string, document: TypedDocumentNode<T, V>, variables: V): Promise<T> {
+  const result = await gql(url, document, variables);
+  if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data;
+}
+
+/** A graphql-ws client on the gateway (real WebSocket). Dispose it after use. */
+export function wsClient(wsUrl: string): Client {
+  return createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+}
+
+/** A live subscription whose results are queued until read. */
+export interface LiveSubscription<T> {
+  /** The next result (data or errors), or a rejection after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<ExecutionResult<T>>;
+  /** Resolves when the server completed the subscription (or it errored). */
+  done: Promise<void>;
+  /** Results received and not yet read. */
+  pending(): number;
+  /** Ends the subscription (graphql-ws `complete`). */
+  stop(): void;
+}
+
+/** Subscribes with a typed document; results queue up until `next()` reads them. */
+export function subscribe<T, V>(client: Client, document: TypedDocumentNode<T, V>, variables: V): LiveSubscription<T> {
+  const queue: ExecutionResult<T>[] = [];
+  const waiters: Array<(r: ExecutionResult<T>) => void> = [];
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const deliver = (result: ExecutionResult<T>) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(result);
+    else queue.push(result);
+  };
+  const stop = client.subscribe<T>(
+    { query: print(document), variables: variables as Record<string, unknown> },
+    {
+      next: (result) => deliver(result as ExecutionResult<T>),
+      error: (error) => {
+        const errors = Array.isArray(error) ? error : [{ message: error instanceof Error ? error.message : String(error) }];
+        deliver({ errors } as ExecutionResult<T>);
+        finish();
+      },
+      complete: () => finish(),
+    },
+  );
+  return {
+    next: (timeoutMs = 5_000) => {
+      const ready = queue.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(onResult), 1);
+          reject(new Error(`no subscription result within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onResult = (r: ExecutionResult<T>) => {
+          clearTimeout(timer);
+          resolve(r);
+        };
+        waiters.push(onResult);
+      });
+    },
+    done,
+    pending: () => queue.length,
+    stop,
+  };
+}
+
+/** Calls the emulator control API and returns the parsed JSON; throws on a non-2xx status. */
+export async function control<T = unknown>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${emulatorUrl}/emulator${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`control ${method} ${path} → ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A call created through the control API: ids by role. */
+export interface TestCall {
+  conversationId: string;
+  customerId: string;
+  agentId: string;
+  participantIds: string[];
+}
+
+/**
+ * Creates a live call (customer + agent) in `queueId` through `POST /emulator/conversations`.
+ * @param customerAttributes initial attributes of the customer.
+ */
+export async function createCall(
+  emulatorUrl: string,
+  queueId: string,
+  customerAttributes: Record<string, string> = {},
+): Promise<TestCall> {
+  const created = await control<{ id: string; participants: Array<{ id: string; purpose: string }> }>(
+    emulatorUrl,
+    "POST",
+    "/conversations",
+    {
+      queueId,
+      participants: [
+        { purpose: "customer", name: "Test Customer", address: "tel:+15550001111", attributes: customerAttributes },
+        { purpose: "agent", name: "Test Agent", userId: "b0000000-0000-4000-8000-0000000000aa" },
+      ],
+    },
+  );
+  const byPurpose = (purpose: string) => created.participants.find((p) => p.purpose === purpose)!.id;
+  return {
+    conversationId: created.id,
+    customerId: byPurpose("customer"),
+    agentId: byPurpose("agent"),
+    participantIds: created.participants.map((p) => p.id),
+  };
+}
+
+/** Every write the emulator accepted, in order (its ground truth). */
+export async function writeLog(emulatorUrl: string): Promise<WriteLogEntry[]> {
+  return (await control<{ entries: WriteLogEntry[] }>(emulatorUrl, "GET", "/log")).entries;
+}
+
+/** Polls `check` every 10 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000, what = "condition"): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Reads `genesys_requests_total` for one operation from the gateway's /metrics (summed over statuses). */
+export async function upstreamRequests(gatewayUrl: string, operation: string): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", gatewayUrl))).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    const m = /^genesys_requests_total\{([^}]*)\} (\d+(?:\.\d+)?)$/.exec(line);
+    if (m && m[1]!.includes(`operation="${operation}"`)) total += Number(m[2]);
+  }
+  return total;
+}
