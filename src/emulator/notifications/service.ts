@@ -39,6 +39,15 @@
  *   (client sees 1006).
  * - Expired channels are removed lazily (on every REST call, upgrade and published change)
  *   and by a 1 s sweep timer, so advancing the emulator clock takes effect at the next request.
+ * - `v2.system.socket_closing` frame: envelope like an event (`version: "2"`, metadata
+ *   CorrelationId) with an `eventBody` in the SDK's `SystemMessageSystemMessage` shape
+ *   `{channelId, systemTopicType: "socket_closing", correlationId, oauthClientId, reason:
+ *   "maintenance", message}`; the `reason` value is an assumption.
+ * - Channels belong to the OAuth client id (`res.locals.clientId`); `GET /channels` ignores
+ *   the SDK's `includechannels` query (every channel of the client is listed). The socket
+ *   itself needs no token (the channel id is the credential), as with `connectUri` in Genesys.
+ * - `HEAD /channels/{id}` (SDK `headNotificationsChannel`): 200 when the caller's channel is
+ *   live, else 404 with an ErrorBody.
  */
 import type http from "node:http";
 import type stream from "node:stream";
