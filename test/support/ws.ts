@@ -17,16 +17,23 @@ import { WebSocket } from "ws";
 
 /** A parsed notification frame (`topicName`, `eventBody`, `version`, `metadata`, ...). */
 export interface Frame {
+  /** Topic of the frame, e.g. `channel.metadata` or `v2.users.{id}.conversations`. */
   topicName?: string;
+  /** `"2"` on event frames; absent on heartbeats and pongs. */
   version?: string;
+  /** The event body (typed `any` so tests can drill in; cast to an SDK model when useful). */
   eventBody?: any;
+  /** Event metadata; `CorrelationId` identifies an event (duplicates share it). */
   metadata?: { CorrelationId?: string };
+  /** Anything else the server sent. */
   [key: string]: unknown;
 }
 
 /** How a socket closed: the close code (1006 = no close frame) and reason. */
 export interface CloseInfo {
+  /** WebSocket close code (1000 normal, 1001 going away, 1006 no close frame). */
   code: number;
+  /** Close reason text sent by the server ("" when none). */
   reason: string;
 }
 

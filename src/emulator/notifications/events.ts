@@ -24,7 +24,9 @@ import { queuesOf, topicName, usersOf } from "./topics.js";
 
 /** One event to publish: a topic name and its `eventBody`. */
 export interface TopicEvent {
+  /** The full topic name, e.g. `v2.routing.queues.{queueId}.conversations`. */
   topicName: string;
+  /** The event body (one of the SDK event-topic models, see the file header). */
   eventBody: unknown;
 }
 

@@ -20,6 +20,7 @@ export type TopicKind =
 
 /** A supported topic name, split into its kind and the entity id it names. */
 export interface ParsedTopic {
+  /** Which of the five supported patterns matched. */
   kind: TopicKind;
   /** The queue id, user id or conversation id embedded in the topic name. */
   entityId: string;
