@@ -32,9 +32,13 @@ import type { WritePipeline } from "./writes.js";
 
 /** Dependencies of {@link createApiRouter}. */
 export interface ApiDependencies {
+  /** Conversations read by the GETs and targeted by the PATCHes. */
   store: ConversationStore;
+  /** Where accepted writes go (delay, visibility, log). */
   writes: WritePipeline;
+  /** Current faults (`maxBodyBytes`, `endedConversationWrites` are read per request). */
   faults: () => Faults;
+  /** User/queue names for `user`/`queue` references. */
   names: NameDirectory;
 }
 

@@ -15,7 +15,9 @@ import { sendError } from "./errors.js";
 
 /** A registered OAuth client (client-credentials grant). */
 export interface OAuthClient {
+  /** OAuth client id (appears as `clientId` in the write log). */
   clientId: string;
+  /** OAuth client secret (compared in constant time; never logged). */
   clientSecret: string;
 }
 

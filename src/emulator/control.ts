@@ -49,17 +49,25 @@ const ThrottleSchema = z.strictObject({ seconds: z.number().min(0) });
 
 /** What the control router needs from the server. */
 export interface ControlDependencies {
+  /** The emulator's (single, long-lived) conversation store. */
   store: () => ConversationStore;
+  /** User/queue names for rendering `user`/`queue` references. */
   names: NameDirectory;
+  /** Copies of the ground-truth log entries, in acceptance order. */
   log: () => WriteLogEntry[];
+  /** A copy of the current fault settings. */
   getFaults: () => Faults;
-  /** Replaces the faults with `defaults + patch`. */
+  /** Replaces the faults with `defaults + patch` (already validated); returns the result. */
   setFaults: (patch: FaultsPatch) => Faults;
+  /** Forces 429s for `seconds` of emulator time (0 clears); returns the end in epoch ms (0 = none). */
   throttle: (seconds: number) => number;
+  /** Emulator clock, epoch ms. */
   now: () => number;
+  /** Total clock offset added so far, ms. */
   clockOffsetMs: () => number;
-  /** Advances the emulator clock, then re-evaluates everything due. */
+  /** Advances the emulator clock by `ms`, then makes due writes visible. */
   advanceClock: (ms: number) => void;
+  /** Restores the seeded initial state (see server.ts). */
   reset: () => void;
 }
 

@@ -11,6 +11,7 @@ import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startEmulator, type RunningEmulator
 
 /** A running standalone emulator with its stop function. */
 export interface Standalone {
+  /** The started emulator (url, port). */
   emulator: RunningEmulator;
   /** Closes the emulator (idempotent). */
   stop(): Promise<void>;

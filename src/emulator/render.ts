@@ -14,7 +14,9 @@ import type { CommunicationState, MediaType, StoredConversation, StoredParticipa
 
 /** Display names of users and queues, for `user`/`queue` references (`name` is optional). */
 export interface NameDirectory {
+  /** User id → display name. */
   users: ReadonlyMap<string, string>;
+  /** Queue id → queue name. */
   queues: ReadonlyMap<string, string>;
 }
 

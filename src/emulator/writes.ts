@@ -24,7 +24,9 @@ export interface WriteLogEntry {
   lost: boolean;
   /** OAuth client id of the writer (`architect-flow` for the demo background flow). */
   clientId: string;
+  /** Target conversation id. */
   conversationId: string;
+  /** Target participant id. */
   participantId: string;
   /** The attributes exactly as sent. */
   attributes: Record<string, string>;
@@ -32,7 +34,9 @@ export interface WriteLogEntry {
 
 /** Settings the pipeline reads at acceptance time (a view of the current faults). */
 export interface WriteFaults {
+  /** Delay range (ms) between acceptance and visibility; drawn uniformly per write. */
   visibilityDelayMs: { min: number; max: number };
+  /** Probability in [0, 1] that an accepted write is never applied. */
   lostWriteRate: number;
 }
 
@@ -43,11 +47,13 @@ interface PendingWrite {
 
 /** Options of {@link WritePipeline}. */
 export interface WritePipelineOptions {
+  /** The store visible writes are applied to (store.applyAttributes). */
   store: ConversationStore;
   /** Emulator clock, epoch ms. */
   now: () => number;
   /** Seeded stream for lost draws and delays; a getter so reset can swap the stream. */
   random: () => RandomFn;
+  /** Current write faults, read at acceptance time. */
   faults: () => WriteFaults;
 }
 
@@ -59,6 +65,7 @@ export class WritePipeline {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /** @param options store, clock, seeded random stream and fault getter */
   constructor(private readonly options: WritePipelineOptions) {}
 
   /**

@@ -21,8 +21,11 @@ export const DEMO_CREDENTIALS = { clientId: "emulator-demo-client", clientSecret
 
 /** A logged-in SDK connection. */
 export interface SdkConnection {
+  /** The logged-in API client (call `setReturnExtendedResponses(true)` for status/headers). */
   client: SdkClient;
+  /** ConversationsApi bound to `client`. */
   conversations: ConversationsApi;
+  /** NotificationsApi bound to `client`. */
   notifications: NotificationsApi;
 }
 
