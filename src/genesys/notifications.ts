@@ -58,8 +58,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
   private channel?: { id: string; connectUri: string };
   private socket?: WebSocket;
   private connecting?: Promise<void>;
-  private syncing?: Promise<void>;
-  private syncAgain = false;
+  private syncTail: Promise<void> = Promise.resolve();
   private subscribed = new Set<string>();
   private closed = false;
   private reconnectTimer?: NodeJS.Timeout;
@@ -130,31 +129,26 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     }
   }
 
-  /** PUTs the wanted topic set; concurrent callers share one request, changes during it trigger another. */
-  private async sync(): Promise<void> {
-    if (this.syncing) {
-      this.syncAgain = true;
-      return this.syncing;
+  /**
+   * Makes the channel's topics equal the wanted set. Calls run one after another, each PUTting
+   * the set wanted at its turn (or nothing when that is already subscribed), so no change is lost.
+   */
+  private sync(): Promise<void> {
+    const run = this.syncTail.then(() => this.putWanted());
+    this.syncTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async putWanted(): Promise<void> {
+    if (!this.channel) return;
+    const wanted = [...this.refs.keys()].sort();
+    if (sameSet(wanted, this.subscribed)) return;
+    const entities = await this.options.client.replaceSubscriptions(this.channel.id, wanted);
+    const refused = entities.filter((e) => e.state && e.state.toLowerCase() !== "permitted");
+    if (refused.length > 0) {
+      this.options.logger.warn({ topics: refused.map((e) => ({ id: e.id, state: e.state })) }, "genesys refused topics");
     }
-    this.syncing = (async () => {
-      try {
-        do {
-          this.syncAgain = false;
-          const wanted = [...this.refs.keys()].sort();
-          if (!this.channel) return;
-          if (sameSet(wanted, this.subscribed)) continue;
-          const entities = await this.options.client.replaceSubscriptions(this.channel.id, wanted);
-          const refused = entities.filter((e) => e.state && e.state !== "Permitted" && e.state !== "permitted");
-          if (refused.length > 0) {
-            this.options.logger.warn({ topics: refused.map((e) => ({ id: e.id, state: e.state })) }, "genesys refused topics");
-          }
-          this.subscribed = new Set(wanted);
-        } while (this.syncAgain);
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
-    return this.syncing;
+    this.subscribed = new Set(wanted);
   }
 
   private ensureConnected(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ParticipantDocument, UpdateAttributesDocument, type UpdateAttributesMutation } from "../generated/graphql.js";
-import { control, createCall, eventually, gql, gqlData, startStack, writeLog, type Stack, type TestCall } from "../support/stack.js";
+import { control, createCall, setFaults, eventually, gql, gqlData, startStack, writeLog, type Stack, type TestCall } from "../support/stack.js";
 
 const QUEUE = "a0000000-0000-4000-8000-0000000000f1";
 type Result = UpdateAttributesMutation["updateAttributes"];
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await control(stack.emulator.url, "POST", "/reset");
-  await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 0, max: 0 } });
+  await setFaults(stack.emulator.url);
   call = await createCall(stack.emulator.url, QUEUE, { "crm.caseId": "CASE-1", "customer.tier": "gold" });
 });
 
@@ -100,7 +100,7 @@ describe("updateAttributes", () => {
   });
 
   it("answers only once the write is visible (300 ms visibility delay)", async () => {
-    await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 300, max: 300 } });
+    await setFaults(stack.emulator.url, { visibilityDelayMs: { min: 300, max: 300 } });
     const result = await update({ "crm.caseId": "CASE-SLOW" });
     const answeredAt = Date.now();
     expect(result.__typename).toBe("AttributesUpdated");
@@ -128,7 +128,7 @@ describe("updateAttributes", () => {
   });
 
   it("passes on Genesys's refusal of a write to an ended conversation", async () => {
-    await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 0, max: 0 }, endedConversationWrites: "reject" });
+    await setFaults(stack.emulator.url, { endedConversationWrites: "reject" });
     await control(stack.emulator.url, "POST", `/conversations/${call.conversationId}/end`);
     const result = await update({ "crm.caseId": "CASE-LATE" });
     expect(result.__typename).toBe("ParticipantUnavailable");
@@ -139,7 +139,7 @@ describe("updateAttributes", () => {
   });
 
   it("answers UpdateNotConfirmed when Genesys accepts writes but never applies them", async () => {
-    await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 0, max: 0 }, lostWriteRate: 1 });
+    await setFaults(stack.emulator.url, { lostWriteRate: 1 });
     const started = Date.now();
     const result = await update({ "crm.caseId": "CASE-LOST" });
     expect(result.__typename).toBe("UpdateNotConfirmed");
@@ -160,11 +160,11 @@ describe("updateAttributes", () => {
       const expectedVersion = withVersion ? await currentVersion() : undefined;
       // Another client's write is accepted first and shows after 300 ms; the gateway's own write
       // is then accepted but lost, so the only value that can appear is the other writer's.
-      await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 300, max: 300 } });
+      await setFaults(stack.emulator.url, { visibilityDelayMs: { min: 300, max: 300 } });
       await stack.sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, {
         attributes: { "crm.owner": "other-writer" },
       });
-      await control(stack.emulator.url, "PUT", "/faults", { visibilityDelayMs: { min: 300, max: 300 }, lostWriteRate: 1 });
+      await setFaults(stack.emulator.url, { visibilityDelayMs: { min: 300, max: 300 }, lostWriteRate: 1 });
       const result = await update({ "crm.owner": "gateway" }, expectedVersion);
 
       const log = await writeLog(stack.emulator.url);

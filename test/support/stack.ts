@@ -16,6 +16,18 @@ import { createLogger } from "../../src/logger.js";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/server.js";
 import { connectSdk, DEMO_CREDENTIALS, type SdkConnection } from "./sdk.js";
 
+/**
+ * Fault baseline of end-to-end tests: writes visible at once, and a rate limit high enough
+ * that tests polling the emulator through the SDK are not throttled (rate limiting has its
+ * own tests).
+ */
+export const TEST_FAULTS = { visibilityDelayMs: { min: 0, max: 0 }, rateLimitPerMinute: 100_000 };
+
+/** Sets emulator faults: `faults` over {@link TEST_FAULTS} (`PUT /emulator/faults` resets everything not given). */
+export async function setFaults(emulatorUrl: string, faults: Record<string, unknown> = {}): Promise<void> {
+  await control(emulatorUrl, "PUT", "/faults", { ...TEST_FAULTS, ...faults });
+}
+
 /** A running emulator + gateway + an independent SDK client (the "other writer"). */
 export interface Stack {
   emulator: RunningEmulator;
@@ -40,7 +52,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const emulator = await startEmulator({
     port: 0,
     ...options.emulator,
-    faults: { visibilityDelayMs: { min: 0, max: 0 }, ...options.emulator?.faults },
+    faults: { ...TEST_FAULTS, ...options.emulator?.faults },
   });
   const gateway = await startGateway({
     port: 0,
@@ -201,14 +213,14 @@ export async function writeLog(emulatorUrl: string): Promise<WriteLogEntry[]> {
   return (await control<{ entries: WriteLogEntry[] }>(emulatorUrl, "GET", "/log")).entries;
 }
 
-/** Polls `check` every 10 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
+/** Polls `check` every 25 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000, what = "condition"): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
