@@ -49,6 +49,12 @@ export const FaultsSchema = z.strictObject({
   heartbeatIntervalMs: z.number().int().min(0),
   /** Notification service: time (ms) between `v2.system.socket_closing` and the close. Default 60000. */
   socketClosingGraceMs: z.number().int().min(0),
+  /**
+   * Notification service: whether `{"message":"ping"}` is answered with a pong. Default true.
+   * false with `heartbeatIntervalMs: 0` and `dropRate: 1` makes a half-open socket: open, but
+   * nothing ever arrives on it.
+   */
+  answerPings: z.boolean(),
 });
 
 /** The complete fault settings. */
@@ -75,6 +81,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   reorderWindowMs: 0,
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
+  answerPings: true,
 });
 
 /** Result of {@link parseFaultsPatch}: the validated patch, or a readable error message. */

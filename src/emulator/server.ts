@@ -136,6 +136,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       reorderWindowMs: faults.reorderWindowMs,
       heartbeatIntervalMs: faults.heartbeatIntervalMs,
       socketClosingGraceMs: faults.socketClosingGraceMs,
+      answerPings: faults.answerPings,
     }),
     random: () => streams.notifications(),
     now: clock.now,

@@ -110,6 +110,15 @@ describe("notification socket", () => {
     expect(socket.queued).toEqual([]);
   });
 
+  it("ignores pings with answerPings false (a half-open socket): the next frame is the marker event", async () => {
+    await setFaults({ answerPings: false });
+    const { socket } = await subscribed(topics.queue);
+    socket.send({ message: "ping" });
+    await createCall();
+    expect((await socket.next()).topicName).toBe(topics.queue);
+    expect(socket.queued.every((f) => f.topicName !== "channel.metadata")).toBe(true);
+  });
+
   it("keeps one socket per channel: a second connection closes the first; subscriptions survive", async () => {
     const { channel, socket: first } = await subscribed(topics.queue);
     const second = await open(channel.connectUri!);

@@ -141,6 +141,19 @@ describe("attributesChanged", () => {
     sub.stop();
   });
 
+  it("replaces a half-open socket (no heartbeats, no pongs, no events) and fills the gap by re-reading", async () => {
+    const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
+    await eventually(async () => ((await gatewayTopics()).includes(conversationTopic()) ? true : undefined));
+    // The socket stays open but nothing comes through it any more.
+    await setFaults(stack.emulator.url, { heartbeatIntervalMs: 0, answerPings: false, dropRate: 1 });
+    await otherWriter({ throughDeadSocket: "1" });
+    // Only the gateway's watchdog (heartbeatTimeoutMs 2 s here) can notice: it replaces the
+    // socket and re-reads the conversation, which yields the change the socket never carried.
+    const change = (await sub.next(10_000)).data!.attributesChanged;
+    expect(change.changes).toEqual([{ key: "throughDeadSocket", previous: null, value: "1" }]);
+    sub.stop();
+  });
+
   it("yields nothing for duplicate notifications", async () => {
     await setFaults(stack.emulator.url, { duplicateRate: 1 });
     const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });

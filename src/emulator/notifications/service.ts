@@ -71,6 +71,8 @@ export interface NotificationFaults {
   heartbeatIntervalMs: number;
   /** Ms between the `v2.system.socket_closing` frame and the server closing the socket. */
   socketClosingGraceMs: number;
+  /** Whether a client's `{"message":"ping"}` gets a pong (false simulates a half-open socket). */
+  answerPings: boolean;
 }
 
 /** Dependencies and settings of {@link createNotificationService}. */
@@ -400,7 +402,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
         return;
       }
       if (typeof message === "object" && message !== null && (message as { message?: unknown }).message === "ping") {
-        sendFrame(connection, PONG_FRAME);
+        if (opts.faults().answerPings) sendFrame(connection, PONG_FRAME);
       }
     });
     ws.on("close", () => detach(connection));
