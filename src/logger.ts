@@ -2,7 +2,7 @@
  * Structured JSON logging (pino). Authorization headers, tokens and secrets are redacted
  * wherever they appear in a logged object, so a raw SDK/axios error can never leak a bearer token.
  */
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -27,9 +27,11 @@ const REDACT = [
 ];
 
 /**
- * Creates the process logger.
+ * Creates the process logger (JSON lines).
  * @param level pino level name; "silent" disables output.
+ * @param destination where lines go; stdout by default.
  */
-export function createLogger(level: string = "info"): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: "[redacted]" } });
+export function createLogger(level: string = "info", destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT, censor: "[redacted]" } };
+  return destination ? pino(options, destination) : pino(options);
 }
