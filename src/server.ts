@@ -13,7 +13,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
@@ -83,13 +83,36 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const app = express();
   const httpServer = http.createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer<Record<string, unknown>, Record<string, unknown>>(
+  const wsCleanup = useServer(
     {
       schema,
-      // Fresh loaders for every subscribe message, never per connection.
-      context: () => createContext(services) as unknown as Record<string, unknown>,
+      // Parse and validate here so a bad document gets the same codes as over HTTP
+      // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [new GraphQLError((error as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) {
+          return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+        }
+        return {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          // Fresh loaders for every subscribe message, never per connection.
+          contextValue: createContext(services),
+        };
+      },
+      // Apollo's formatError does not run on this path: apply the same masking and codes here.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
       onError: (_ctx, _id, _payload, errors) => {
-        logger.warn({ errors: errors.map((e) => e.message) }, "graphql-ws operation failed");
+        logger.debug({ errors: errors.map((e) => e.message) }, "graphql-ws operation refused");
       },
     },
     wsServer,

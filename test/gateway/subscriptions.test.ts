@@ -127,6 +127,41 @@ describe("attributesChanged", () => {
     }
   });
 
+  it("answers UPSTREAM_UNAVAILABLE when Genesys cannot subscribe the topic, and recovers", async () => {
+    await setFaults(stack.emulator.url, { errorRate: 1, errorStatuses: [503] });
+    const failing = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
+    const result = await failing.next(10_000);
+    expect((result.errors?.[0] as { extensions?: Record<string, unknown> })?.extensions).toMatchObject({
+      code: "UPSTREAM_UNAVAILABLE",
+      status: 503,
+    });
+    await setFaults(stack.emulator.url);
+    const working = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
+    await eventually(async () => ((await gatewayTopics()).includes(conversationTopic()) ? true : undefined));
+    await otherWriter({ recovered: "yes" });
+    expect((await working.next()).data!.attributesChanged.changes).toEqual([{ key: "recovered", previous: null, value: "yes" }]);
+    working.stop();
+  });
+
+  it("gives WebSocket operation errors the same stable codes as HTTP", async () => {
+    const codeOf = async (query: string) => {
+      try {
+        await client.iterate({ query }).next();
+        return "no error";
+      } catch (errors) {
+        return (errors as Array<{ extensions?: { code?: string } }>)[0]?.extensions?.code;
+      }
+    };
+    expect(await codeOf('subscription { attributesChanged(conversationId: "x") { noSuchField } }')).toBe("GRAPHQL_VALIDATION_FAILED");
+    expect(await codeOf("subscription {")).toBe("GRAPHQL_PARSE_FAILED");
+    // The connection survived both: a valid subscription still works on it.
+    const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
+    await eventually(async () => ((await gatewayTopics()).includes(conversationTopic()) ? true : undefined));
+    await otherWriter({ stillOpen: "yes" });
+    expect((await sub.next()).data!.attributesChanged.changes[0]?.key).toBe("stillOpen");
+    sub.stop();
+  });
+
   it("survives a dropped notification socket and delivers the change made while it was down", async () => {
     const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
     await eventually(async () => ((await gatewayTopics()).includes(conversationTopic()) ? true : undefined));

@@ -5,7 +5,8 @@
 import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { AttributesChangeEvent } from "../../attributes/change-feed.js";
 import type { GatewayContext } from "../context.js";
-import { badUserInput } from "../errors.js";
+import { GenesysError } from "../../genesys/errors.js";
+import { badUserInput, upstreamUnavailable } from "../errors.js";
 import { AttributeChange, AttributesChange } from "../types.js";
 import { assertId } from "../validation.js";
 
@@ -50,12 +51,19 @@ export class AttributesChangedResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as GatewayContext;
       const checked = checkAttributesChangedArgs(args as AttributesChangedArgs);
-      return ctx.services.feed.subscribe({
-        conversationId: checked.conversationId ?? undefined,
-        queueId: checked.queueId ?? undefined,
-        participantId: checked.participantId ?? undefined,
-        keys: checked.keys ?? undefined,
-      });
+      try {
+        return await ctx.services.feed.subscribe({
+          conversationId: checked.conversationId ?? undefined,
+          queueId: checked.queueId ?? undefined,
+          participantId: checked.participantId ?? undefined,
+          keys: checked.keys ?? undefined,
+        });
+      } catch (error) {
+        if (error instanceof GenesysError) {
+          throw upstreamUnavailable(`Genesys notifications are unavailable: ${error.message}`, error.status, error.code);
+        }
+        throw error;
+      }
     },
   })
   attributesChanged(@Root() event: AttributesChangeEvent, @Args(() => AttributesChangedArgs) _args: AttributesChangedArgs): AttributesChange {
