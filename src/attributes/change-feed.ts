@@ -126,8 +126,19 @@ export class AttributeChangeFeed {
 
   private watch(conversationId: string, delta: number): void {
     const n = (this.watched.get(conversationId) ?? 0) + delta;
-    if (n > 0) this.watched.set(conversationId, n);
-    else this.watched.delete(conversationId);
+    if (n > 0) {
+      this.watched.set(conversationId, n);
+      return;
+    }
+    this.watched.delete(conversationId);
+    // Forget the conversation unless a queue subscription still covers it.
+    const queues = this.subscribedQueues();
+    const state = this.conversations.get(conversationId);
+    if (state && ![...state.queueIds].some((q) => queues.has(q))) this.conversations.delete(conversationId);
+  }
+
+  private subscribedQueues(): Set<string> {
+    return new Set(this.options.channel.topics.map((t) => QUEUE_TOPIC.exec(t)?.[1]).filter((q): q is string => Boolean(q)));
   }
 
   /** Records the conversation's current maps as the baseline, without emitting, if none is known yet. */
@@ -145,9 +156,7 @@ export class AttributeChangeFeed {
   /** Re-reads every conversation a subscriber may care about and emits what changed meanwhile. */
   private async resync(): Promise<void> {
     const ids = new Set<string>(this.watched.keys());
-    const queues = new Set(
-      this.options.channel.topics.map((t) => QUEUE_TOPIC.exec(t)?.[1]).filter((q): q is string => Boolean(q)),
-    );
+    const queues = this.subscribedQueues();
     for (const [id, state] of this.conversations) {
       if ([...state.queueIds].some((q) => queues.has(q))) ids.add(id);
     }
