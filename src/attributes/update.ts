@@ -92,18 +92,24 @@ type Read =
 /**
  * Applies attribute updates with optimistic concurrency and read-back verification.
  *
- * Per participant, updates run one at a time in arrival order. Each one:
+ * Per participant, updates run one at a time in arrival order; the deadline counts from the
+ * request's arrival, time spent queued behind earlier writes included. Each one:
  * 1. reads the conversation fresh (`GET /api/v2/conversations/{id}`);
  * 2. unknown conversation/participant → `unavailable`; `expectedVersion` ≠ current → `conflict`;
  *    every value already in place → `updated` with 0 attempts;
  * 3. PATCHes the keys, then re-reads with growing waits until every written key shows its value;
- *    a write invisible for `resendAfterMs` is re-sent (with `expectedVersion`, only if the
- *    version still equals it); a written key showing a third value means another writer got in
- *    (`conflict` with `expectedVersion`, otherwise `not-confirmed` naming the keys);
- * 4. past `deadlineMs` → `not-confirmed`. A Genesys 4xx on the PATCH → `unavailable`
- *    (`REJECTED_BY_GENESYS`, Genesys's message).
- * Transient Genesys failures (429, 5xx, network) are retried by the client inside the deadline;
- * when they persist the outcome is `not-confirmed`. Never throws for Genesys failures.
+ *    a write invisible for `resendAfterMs` is re-sent — with `expectedVersion`, only while no
+ *    other writer changed the participant (keys we did not write still equal what we read
+ *    first, written keys show either that or our value); a written key showing a third value
+ *    means another writer got in (`conflict` with `expectedVersion`, otherwise `not-confirmed`
+ *    naming the keys);
+ * 4. past the deadline → `not-confirmed`. A Genesys 4xx on the first PATCH → `unavailable`
+ *    (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx after a PATCH was accepted →
+ *    `not-confirmed` (the accepted write may still land).
+ * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
+ * Transient Genesys failures (429, 5xx, network, a call outliving the deadline) are retried
+ * by the client inside the deadline; when they persist the outcome is `not-confirmed`.
+ * Never throws for Genesys failures.
  */
 export class AttributeUpdater {
   private readonly lock = new KeyedLock();
@@ -119,15 +125,16 @@ export class AttributeUpdater {
 
   /** Runs one update; see the class comment for the outcomes. */
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
-    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request));
+    const deadline = this.now() + this.timing.deadlineMs;
+    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request, deadline));
   }
 
-  private async apply(request: AttributeUpdate): Promise<UpdateOutcome> {
-    const started = this.now();
-    const deadline = started + this.timing.deadlineMs;
+  private async apply(request: AttributeUpdate, deadline: number): Promise<UpdateOutcome> {
     const wanted = request.attributes;
     const keys = Object.keys(wanted);
     let attempts = 0;
+    let accepted = false;
+    let lastError: GenesysError | undefined;
     let lastSeen: ParticipantSnapshot | undefined;
 
     try {
@@ -136,29 +143,45 @@ export class AttributeUpdater {
       lastSeen = first.participant;
       const conflict = this.versionConflict(request, first.participant);
       if (conflict) return conflict;
-      if (keys.every((k) => first.participant.attributes[k] === wanted[k])) {
+      if (keys.every((k) => shows(first.participant.attributes, k, wanted[k]!))) {
         return { kind: "updated", participant: first.participant, attempts: 0, confirmedAfterMs: 0 };
       }
-      // Values before our write: a key showing neither this nor ours was written by someone else.
+      // The map before our write: a written key showing neither this nor our value, or any
+      // other key changing, means someone else wrote.
       const baseline = first.participant.attributes;
 
       let firstSentAt = 0;
       let lastSentAt = 0;
       let wait = this.timing.firstPollMs;
       for (;;) {
-        const current = lastSeen;
         const due = attempts === 0 || this.now() - lastSentAt >= this.timing.resendAfterMs;
-        if (due) {
-          if (attempts > 0) {
+        if (due && this.now() < deadline) {
+          if (attempts > 0 && request.expectedVersion !== undefined && lastSeen) {
             // Re-send only onto the state the caller based the write on.
-            const stale = this.versionConflict(request, current);
-            if (stale) return { ...stale, message: `${stale.message} An earlier accepted write may still become visible.` };
+            const others = changedByOthers(baseline, lastSeen.attributes, wanted);
+            if (others.length > 0) {
+              return {
+                kind: "conflict",
+                expectedVersion: request.expectedVersion,
+                participant: lastSeen,
+                message: `Another writer changed ${quote(others)} while this update was being applied; it was not re-sent, but the write already accepted may still become visible.`,
+              };
+            }
           }
           attempts += 1;
           lastSentAt = this.now();
           if (attempts === 1) firstSentAt = lastSentAt;
-          const rejected = await this.write(request, deadline);
-          if (rejected) return rejected;
+          const sent = await this.write(request, deadline);
+          if (sent.kind === "accepted") accepted = true;
+          else if (sent.kind === "refused") {
+            if (!accepted) return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: sent.error.message };
+            return {
+              kind: "not-confirmed",
+              attempts,
+              participant: lastSeen,
+              message: `Genesys refused a re-send (${sent.error.status} ${sent.error.code}: ${sent.error.message}); the write it accepted earlier may still become visible.`,
+            };
+          } else lastError = sent.error;
           wait = this.timing.firstPollMs;
         }
 
@@ -171,44 +194,51 @@ export class AttributeUpdater {
         try {
           seen = await this.read(request, deadline);
         } catch (error) {
-          if (error instanceof GenesysError && !error.isClientError) continue; // outage: keep trying until the deadline
+          if (error instanceof GenesysError && error.isTransient) {
+            lastError = error;
+            continue; // outage: keep trying until the deadline
+          }
           throw error;
         }
         if (seen.kind === "missing") return unavailable(seen.reason, request);
         lastSeen = seen.participant;
         const shown = seen.participant.attributes;
-        if (keys.every((k) => shown[k] === wanted[k])) {
+        if (keys.every((k) => shows(shown, k, wanted[k]!))) {
           return { kind: "updated", participant: seen.participant, attempts, confirmedAfterMs: this.now() - firstSentAt };
         }
-        const overwritten = keys.filter((k) => shown[k] !== wanted[k] && shown[k] !== baseline[k]);
+        const overwritten = keys.filter((k) => !shows(shown, k, wanted[k]!) && shown[k] !== baseline[k]);
         if (overwritten.length > 0) {
-          const list = overwritten.map((k) => `"${k}"`).join(", ");
           if (request.expectedVersion !== undefined) {
             return {
               kind: "conflict",
               expectedVersion: request.expectedVersion,
               participant: seen.participant,
-              message: `Another writer changed ${list} while this update was being applied.`,
+              message: `Another writer changed ${quote(overwritten)} while this update was being applied.`,
             };
           }
           return {
             kind: "not-confirmed",
             attempts,
             participant: seen.participant,
-            message: `Another writer changed ${list} before this update became visible; the current values are not the ones written.`,
+            message: `Another writer changed ${quote(overwritten)} before this update became visible; the current values are not the ones written.`,
           };
         }
-        if (this.now() >= deadline) break;
       }
+      const seconds = `${this.timing.deadlineMs} ms`;
       return {
         kind: "not-confirmed",
         attempts,
         participant: lastSeen,
-        message: `Genesys accepted the write but did not show it within ${this.timing.deadlineMs} ms.`,
+        message:
+          attempts === 0
+            ? `The deadline of ${seconds} passed before the write could be sent (it waited behind earlier writes to this participant); nothing was sent.`
+            : accepted
+              ? `Genesys accepted the write but did not show it within ${seconds}; it may still become visible.`
+              : `Genesys did not accept the write within ${seconds}${lastError ? ` (last error ${lastError.status || lastError.code}: ${lastError.message})` : ""}.`,
       };
     } catch (error) {
       if (error instanceof GenesysError) {
-        if (error.isClientError && error.status !== 404) {
+        if (error.isClientError && error.status !== 404 && !accepted && attempts === 0) {
           return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: error.message };
         }
         return {
@@ -244,21 +274,38 @@ export class AttributeUpdater {
     return participant ? { kind: "ok", participant } : { kind: "missing", reason: "PARTICIPANT_NOT_FOUND" };
   }
 
-  /** PATCHes the wanted keys; a Genesys refusal becomes the outcome, transient failures are left to the verify loop. */
-  private async write(request: AttributeUpdate, deadline: number): Promise<UpdateOutcome | undefined> {
+  /** PATCHes the wanted keys. A 4xx is a refusal; anything else failing may or may not have landed. */
+  private async write(
+    request: AttributeUpdate,
+    deadline: number,
+  ): Promise<{ kind: "accepted" } | { kind: "refused"; error: GenesysError } | { kind: "unknown"; error: GenesysError }> {
     try {
       await this.options.backend.patchParticipantAttributes(request.conversationId, request.participantId, request.attributes, {
         deadline,
       });
-      return undefined;
+      return { kind: "accepted" };
     } catch (error) {
-      if (error instanceof GenesysError && error.status >= 400 && error.status < 500 && error.isClientError) {
-        return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: error.message };
-      }
-      if (error instanceof GenesysError) return undefined; // may or may not have been applied: verify decides
-      throw error;
+      if (!(error instanceof GenesysError)) throw error;
+      return error.isClientError ? { kind: "refused", error } : { kind: "unknown", error };
     }
   }
+}
+
+/** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
+function shows(attributes: Record<string, string>, key: string, value: string): boolean {
+  return attributes[key] === value || (value === "" && attributes[key] === undefined);
+}
+
+/** Keys someone other than this write changed between `baseline` and `current`. */
+function changedByOthers(baseline: Record<string, string>, current: Record<string, string>, wanted: Record<string, string>): string[] {
+  const keys = new Set([...Object.keys(baseline), ...Object.keys(current)]);
+  return [...keys].filter((k) =>
+    k in wanted ? !shows(current, k, wanted[k]!) && current[k] !== baseline[k] : current[k] !== baseline[k],
+  );
+}
+
+function quote(keys: string[]): string {
+  return keys.map((k) => `"${k}"`).join(", ");
 }
 
 function unavailable(reason: "CONVERSATION_NOT_FOUND" | "PARTICIPANT_NOT_FOUND", request: AttributeUpdate): UpdateOutcome {

@@ -218,19 +218,19 @@ export class GenesysClient {
    */
   private async call<T>(operation: string, opts: CallOptions, send: () => Promise<T>): Promise<T> {
     const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
-    const delayFor = (error: GenesysError, attempt: number): number =>
-      error.retryAfterSeconds !== undefined
-        ? error.retryAfterSeconds * 1000
-        : this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-    let attempt = 0;
+    // The wait before the next attempt, drawn once per failure and used by both the retry
+    // decision (does it end before the deadline?) and the backoff itself.
+    let nextDelay = 0;
     const policy = retry(
-      handleWhen((e) => e instanceof GenesysError && e.isTransient && this.now() + delayFor(e, attempt) <= deadline),
-      {
-        maxAttempts: this.maxAttempts - 1,
-        backoff: new DelegateBackoff((ctx: { attempt: number; result: { error?: Error } | { value: unknown } }) =>
-          "error" in ctx.result && ctx.result.error instanceof GenesysError ? delayFor(ctx.result.error, ctx.attempt) : 0,
-        ),
-      },
+      handleWhen((e) => {
+        if (!(e instanceof GenesysError) || !e.isTransient) return false;
+        nextDelay =
+          e.retryAfterSeconds !== undefined
+            ? e.retryAfterSeconds * 1000
+            : this.backoffBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+        return this.now() + nextDelay < deadline;
+      }),
+      { maxAttempts: this.maxAttempts - 1, backoff: new DelegateBackoff(() => nextDelay) },
     );
     policy.onRetry((reason) => {
       const e = "error" in reason ? reason.error : undefined;
@@ -238,7 +238,8 @@ export class GenesysClient {
         this.options.logger.warn({ operation, status: e.status, code: e.code, delayMs: reason.delay }, "genesys call retried");
       }
     });
-    return policy.execute(async () => {
+    let attempt = 0;
+    const attemptOnce = async (): Promise<T> => {
       attempt += 1;
       await this.ensureToken();
       try {
@@ -250,7 +251,24 @@ export class GenesysClient {
         }
         throw error;
       }
+    };
+    const run = policy.execute(attemptOnce);
+    if (!Number.isFinite(deadline)) return run;
+    // The HTTP timeout is client-wide; a caller's deadline also bounds a single slow request
+    // (it keeps running in the background, its result ignored).
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new GenesysError({ status: 0, code: "timeout", message: `no answer from Genesys before the deadline (${operation})` })),
+        Math.max(0, deadline - this.now()),
+      );
     });
+    run.catch(() => undefined);
+    try {
+      return await Promise.race([run, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async send<T>(operation: string, send: () => Promise<T>): Promise<T> {
