@@ -15,12 +15,13 @@
  * the REST API and whatever changed meanwhile is emitted.
  */
 import { EventEmitter } from "node:events";
-import { Repeater } from "@repeaterjs/repeater";
+import pLimit from "p-limit";
 import type { Logger } from "../logger.js";
 import type { GenesysClient } from "../genesys/client.js";
 import type { NotificationChannel, NotificationEnvelope } from "../genesys/notifications.js";
 import { toConversationSnapshot, type GenesysConversationLike } from "../genesys/participants.js";
 import { diffAttributes, type AttributeChange } from "./changes.js";
+import { SubscriberQueue } from "./subscriber-queue.js";
 import { attributesVersion } from "./version.js";
 
 /** One confirmed change of one participant's attributes. */
@@ -53,9 +54,19 @@ export interface AttributeChangeFeedOptions {
   logger: Logger;
   /** Clock for `observedAt`, epoch ms. */
   now?: () => number;
+  /** Events held for a subscriber that is not reading before it is ended. Default 1 000. */
+  subscriberBufferLimit?: number;
+  /** How long an ended conversation's last state is kept to absorb late duplicates (ms). Default 60 000. */
+  endedRetentionMs?: number;
+  /** Re-reads after a reconnect running at once. Default 8. */
+  resyncConcurrency?: number;
+  /** Waits before retrying a failed re-read after a reconnect (ms). Default [500, 1 000, 2 000]. */
+  resyncRetryDelaysMs?: number[];
 }
 
 interface ConversationState {
+  /** Epoch ms when a snapshot showed every participant ended; the state is dropped a while later. */
+  endedAt?: number;
   queueIds: Set<string>;
   participants: Map<string, Record<string, string>>;
   /** Newest detail-event time applied per participant (epoch ms), to drop older events arriving late. */
@@ -80,6 +91,7 @@ export class AttributeChangeFeed {
   private readonly conversations = new Map<string, ConversationState>();
   private readonly bus = new EventEmitter<{ change: [AttributesChangeEvent] }>();
   private readonly watched = new Map<string, number>();
+  private lastSweep = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
@@ -108,20 +120,22 @@ export class AttributeChangeFeed {
         this.options.logger.warn({ err: String(error), conversationId: filter.conversationId }, "could not read initial state"),
       );
     }
-    const release = () => {
-      if (filter.conversationId) this.watch(filter.conversationId, -1);
-      void this.options.channel.release([topic]);
+    const listener = (event: AttributesChangeEvent) => {
+      const narrowed = match(filter, event);
+      if (narrowed) queue.push(narrowed);
     };
-    return new Repeater<AttributesChangeEvent>(async (push, stop) => {
-      const listener = (event: AttributesChangeEvent) => {
-        const narrowed = match(filter, event);
-        if (narrowed) void push(narrowed);
-      };
-      this.bus.on("change", listener);
-      await stop;
-      this.bus.off("change", listener);
-      release();
-    });
+    // Registered now, released by the queue however it ends (even before the first next()).
+    const queue = new SubscriberQueue<AttributesChangeEvent>(
+      this.options.subscriberBufferLimit ?? 1_000,
+      () => {
+        this.bus.off("change", listener);
+        if (filter.conversationId) this.watch(filter.conversationId, -1);
+        void this.options.channel.release([topic]);
+      },
+      () => this.options.logger.warn({ filter }, "subscriber fell too far behind; its subscription was ended"),
+    );
+    this.bus.on("change", listener);
+    return queue;
   }
 
   private watch(conversationId: string, delta: number): void {
@@ -153,31 +167,70 @@ export class AttributeChangeFeed {
     }
   }
 
-  /** Re-reads every conversation a subscriber may care about and emits what changed meanwhile. */
+  /**
+   * Re-reads every conversation a subscriber may care about and emits what changed meanwhile.
+   * At most `resyncConcurrency` GETs at once; a failed read is retried after each of
+   * `resyncRetryDelaysMs`, then given up (logged).
+   */
   private async resync(): Promise<void> {
     const ids = new Set<string>(this.watched.keys());
     const queues = this.subscribedQueues();
     for (const [id, state] of this.conversations) {
       if ([...state.queueIds].some((q) => queues.has(q))) ids.add(id);
     }
+    const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
     await Promise.all(
-      [...ids].map(async (id) => {
-        try {
-          const conversation = await this.options.genesys.getConversation(id);
-          if (conversation) this.applySnapshot(conversation);
-        } catch (error) {
-          this.options.logger.warn({ err: String(error), conversationId: id }, "re-read after reconnect failed");
-        }
-      }),
+      [...ids].map((id) =>
+        limit(async () => {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              const conversation = await this.options.genesys.getConversation(id);
+              if (conversation && this.isCovered(id)) this.applySnapshot(conversation);
+              return;
+            } catch (error) {
+              if (attempt >= delays.length) {
+                this.options.logger.warn({ err: String(error), conversationId: id }, "re-read after reconnect failed; giving up");
+                return;
+              }
+              await new Promise((resolve) => setTimeout(resolve, delays[attempt]).unref());
+            }
+          }
+        }),
+      ),
     );
+  }
+
+  /** True when a subscriber watches the conversation directly or through one of its queues. */
+  private isCovered(conversationId: string, extraQueueId?: string): boolean {
+    if (this.watched.has(conversationId)) return true;
+    const queues = this.subscribedQueues();
+    if (extraQueueId && queues.has(extraQueueId)) return true;
+    const state = this.conversations.get(conversationId);
+    return state !== undefined && [...state.queueIds].some((q) => queues.has(q));
+  }
+
+  /** Drops states nobody covers any more, and ended conversations past their retention. */
+  private sweep(): void {
+    const now = this.now();
+    if (now - this.lastSweep < 5_000) return;
+    this.lastSweep = now;
+    const retention = this.options.endedRetentionMs ?? 60_000;
+    for (const [id, state] of this.conversations) {
+      const expired = state.endedAt !== undefined && now - state.endedAt > retention;
+      if ((expired && !this.watched.has(id)) || !this.isCovered(id)) this.conversations.delete(id);
+    }
   }
 
   private onNotification(envelope: NotificationEnvelope): void {
     const body = envelope.eventBody as Record<string, unknown> | undefined;
     if (!body || typeof body !== "object") return;
+    this.sweep();
     const queue = QUEUE_TOPIC.exec(envelope.topicName);
     if (queue || USER_TOPIC.test(envelope.topicName)) {
-      this.applySnapshot(body as GenesysConversationLike, queue?.[1]);
+      const id = (body as GenesysConversationLike).id;
+      // Late events for something no subscriber covers any more would only rebuild stale state.
+      if (typeof id === "string" && this.isCovered(id, queue?.[1])) this.applySnapshot(body as GenesysConversationLike, queue?.[1]);
       return;
     }
     const detail = DETAIL_TOPIC.exec(envelope.topicName);
@@ -186,6 +239,7 @@ export class AttributeChangeFeed {
       const participantId = body.participantId;
       const attributes = body.attributes;
       if (typeof participantId !== "string" || !isStringMap(attributes) || !conversationId) return;
+      if (!this.isCovered(conversationId)) return;
       const eventTime = typeof body.eventTime === "number" ? body.eventTime : undefined;
       this.apply(conversationId, participantId, attributes, eventTime);
     }
@@ -199,7 +253,8 @@ export class AttributeChangeFeed {
     for (const p of snapshot.participants) if (p.queueId) state.queueIds.add(p.queueId);
     for (const p of snapshot.participants) this.apply(snapshot.id, p.id, p.attributes);
     const ended = snapshot.participants.length > 0 && snapshot.participants.every((p) => p.endTime);
-    if (ended && !this.watched.has(snapshot.id)) this.conversations.delete(snapshot.id);
+    // Kept a while after the end, so a duplicate of the final snapshot still diffs to nothing.
+    if (ended) state.endedAt ??= this.now();
   }
 
   private apply(conversationId: string, participantId: string, attributes: Record<string, string>, eventTime?: number): void {
