@@ -17,6 +17,7 @@ import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import type { Logger } from "../logger.js";
 import type { GenesysClient } from "./client.js";
+import { GenesysError } from "./errors.js";
 
 /** A notification frame as Genesys sends it. */
 export interface NotificationEnvelope {
@@ -38,6 +39,15 @@ export interface NotificationChannelOptions {
   reconnectDelayMs?: number;
   /** Longest reconnect delay. Default 10 000. */
   maxReconnectDelayMs?: number;
+  /** Time allowed for the WebSocket opening handshake. Default 10 000. */
+  handshakeTimeoutMs?: number;
+}
+
+/** The streaming host answered the upgrade with an HTTP status instead of switching protocols. */
+class UpgradeRefused extends Error {
+  constructor(readonly status: number) {
+    super(`notification socket refused with HTTP ${status}`);
+  }
 }
 
 /** Events of {@link NotificationChannel}. */
@@ -60,6 +70,8 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
   private connecting?: Promise<void>;
   private syncTail: Promise<void> = Promise.resolve();
   private subscribed = new Set<string>();
+  /** Topics Genesys refused on the current channel, with its reason. */
+  private rejected = new Map<string, string>();
   private closed = false;
   private reconnectTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
@@ -91,7 +103,8 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
   /**
    * Takes a reference on each topic; resolves once the socket is open and every topic is
    * subscribed on the Genesys channel.
-   * @throws GenesysError when the channel cannot be created or the topics cannot be set.
+   * @throws GenesysError when the channel cannot be created, the topics cannot be set, or
+   *   Genesys refuses one of them (code `notification.topic.rejected`, status 403).
    */
   async acquire(topics: string[]): Promise<void> {
     for (const t of topics) this.refs.set(t, (this.refs.get(t) ?? 0) + 1);
@@ -101,6 +114,15 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     } catch (error) {
       this.dropRefs(topics);
       throw error;
+    }
+    const refused = topics.filter((t) => this.rejected.has(t));
+    if (refused.length > 0) {
+      await this.release(topics);
+      throw new GenesysError({
+        status: 403,
+        code: "notification.topic.rejected",
+        message: `Genesys refused ${refused.map((t) => `${t} (${this.rejected.get(t)})`).join(", ")}`,
+      });
     }
   }
 
@@ -140,19 +162,26 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
   }
 
   private async putWanted(): Promise<void> {
-    if (!this.channel) return;
+    const channel = this.channel;
+    if (!channel) return;
     const wanted = [...this.refs.keys()].sort();
-    if (sameSet(wanted, this.subscribed)) return;
-    const entities = await this.options.client.replaceSubscriptions(this.channel.id, wanted);
-    const refused = entities.filter((e) => e.state && e.state.toLowerCase() !== "permitted");
-    if (refused.length > 0) {
-      this.options.logger.warn({ topics: refused.map((e) => ({ id: e.id, state: e.state })) }, "genesys refused topics");
-    }
-    this.subscribed = new Set(wanted);
+    if (sameSet(wanted, this.subscribed) && wanted.every((t) => !this.rejected.has(t))) return;
+    const entities = await this.options.client.replaceSubscriptions(channel.id, wanted);
+    // A channel replaced meanwhile starts from nothing: this answer says nothing about it.
+    if (this.channel !== channel) return;
+    const refused = new Map(
+      entities
+        .filter((e) => e.id && e.state && e.state.toLowerCase() !== "permitted")
+        .map((e) => [e.id!, e.rejectionReason ?? e.state!] as const),
+    );
+    if (refused.size > 0) this.options.logger.warn({ topics: [...refused.keys()] }, "genesys refused topics");
+    this.rejected = refused;
+    this.subscribed = new Set(wanted.filter((t) => !refused.has(t)));
   }
 
-  private ensureConnected(): Promise<void> {
-    if (this.socket?.readyState === WebSocket.OPEN) return Promise.resolve();
+  /** Opens the socket unless it is open; `fresh` opens a new one anyway (socket_closing). Concurrent callers share one attempt. */
+  private ensureConnected(fresh = false): Promise<void> {
+    if (!fresh && this.socket?.readyState === WebSocket.OPEN) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined;
     });
@@ -161,41 +190,47 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
 
   /** Opens the socket, creating a channel first when there is none (or Genesys forgot it). */
   private async connect(): Promise<void> {
-    if (!this.channel) {
-      const created = await this.options.client.createChannel();
-      if (!created.id || !created.connectUri) throw new Error("Genesys returned a channel without id or connectUri");
-      this.channel = { id: created.id, connectUri: created.connectUri };
-      this.subscribed = new Set();
-      this.options.logger.info({ channelId: created.id }, "genesys notification channel created");
-    }
-    const { connectUri } = this.channel;
+    if (!this.channel) await this.createChannel();
     try {
-      await this.open(connectUri);
+      await this.open(this.channel!.connectUri);
     } catch (error) {
-      // The channel may have expired or been evicted: make a new one and subscribe again.
-      this.options.logger.warn({ err: errorText(error) }, "notification socket could not open; creating a new channel");
-      this.channel = undefined;
-      this.subscribed = new Set();
-      const created = await this.options.client.createChannel();
-      if (!created.id || !created.connectUri) throw new Error("Genesys returned a channel without id or connectUri");
-      this.channel = { id: created.id, connectUri: created.connectUri };
-      await this.open(created.connectUri);
+      // Only a refused upgrade (4xx) means Genesys no longer knows the channel (expired,
+      // evicted); network trouble is retried on the same channel by the caller.
+      if (!(error instanceof UpgradeRefused) || error.status < 400 || error.status >= 500) throw error;
+      this.options.logger.warn({ status: error.status }, "notification channel is gone; creating a new one");
+      await this.createChannel();
+      await this.open(this.channel!.connectUri);
     }
+  }
+
+  /** `POST /api/v2/notifications/channels`; the new channel has no topics yet. */
+  private async createChannel(): Promise<void> {
+    const created = await this.options.client.createChannel();
+    if (!created.id || !created.connectUri) throw new Error("Genesys returned a channel without id or connectUri");
+    this.channel = { id: created.id, connectUri: created.connectUri };
+    this.subscribed = new Set();
+    this.rejected = new Map();
+    this.options.logger.info({ channelId: created.id }, "genesys notification channel created");
   }
 
   private open(connectUri: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(connectUri);
+      const socket = new WebSocket(connectUri, { handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000 });
       let opened = false;
       socket.once("open", () => {
         opened = true;
+        if (this.closed) {
+          socket.terminate();
+          reject(new Error("notification channel closed"));
+          return;
+        }
         this.failures = 0;
         this.replaceSocket(socket);
         resolve();
       });
       socket.once("unexpected-response", (_req, res) => {
         socket.terminate();
-        reject(new Error(`notification socket refused with HTTP ${res.statusCode}`));
+        reject(new UpgradeRefused(res.statusCode ?? 0));
       });
       socket.once("error", (error) => {
         if (!opened) reject(error);
@@ -234,7 +269,12 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
       this.reconnectSoon(0, true);
       return;
     }
-    this.emit("event", envelope);
+    try {
+      this.emit("event", envelope);
+    } catch (error) {
+      // A consumer's bug must not take the socket handler (and the process) down.
+      this.logFailure("event listener", error);
+    }
   }
 
   private onDown(socket: WebSocket, why: string): void {
@@ -250,9 +290,10 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     clearTimeout(this.reconnectTimer);
     const wait = delay ?? Math.min(this.maxReconnectDelayMs, this.reconnectDelayMs * 2 ** this.failures);
     this.reconnectTimer = setTimeout(() => {
-      (fresh ? this.connect() : this.ensureConnected())
+      this.ensureConnected(fresh)
         .then(() => this.sync())
         .then(() => {
+          if (this.closed) return;
           // Topics are in place again: consumers may now re-read what they missed.
           this.options.logger.info({ channelId: this.channel?.id }, "notification socket reconnected");
           this.emit("reconnected");
