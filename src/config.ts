@@ -20,7 +20,7 @@ export type GenesysTarget =
 export interface GatewayConfig {
   /** TCP port of the GraphQL gateway (HTTP and WebSocket on the same port). */
   port: number;
-  /** Interface the gateway listens on. */
+  /** Interface the gateway listens on (default 127.0.0.1; 0.0.0.0 to expose it: it has no caller auth yet). */
   host: string;
   genesys: GenesysTarget;
   /** pino log level. */
@@ -45,7 +45,7 @@ const optionalString = z
 
 const envSchema = z.object({
   PORT: port(4000),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  HOST: z.string().min(1).default("127.0.0.1"),
   EMULATOR_PORT: port(4010),
   GENESYS_REGION: z.string().trim().min(1).default("us_east_1"),
   GENESYS_CLIENT_ID: optionalString,
@@ -100,10 +100,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     try {
       baseUrl = new URL(e.GENESYS_GATEWAY_URL);
     } catch {
-      throw new ConfigError(`GENESYS_GATEWAY_URL: "${e.GENESYS_GATEWAY_URL}" is not a URL (e.g. http://127.0.0.1:4010)`);
+      throw new ConfigError("GENESYS_GATEWAY_URL: not a URL (e.g. http://127.0.0.1:4010)");
     }
     if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
       throw new ConfigError("GENESYS_GATEWAY_URL: must be an http:// or https:// URL");
+    }
+    if (baseUrl.username || baseUrl.password) {
+      throw new ConfigError("GENESYS_GATEWAY_URL: must not carry credentials; use GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET");
     }
     genesys = { kind: "gateway", baseUrl, clientId, clientSecret };
   } else {

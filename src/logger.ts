@@ -4,6 +4,7 @@
  */
 import { pino, type DestinationStream, type Logger } from "pino";
 
+/** The pino logger type used across the gateway. */
 export type { Logger };
 
 /** Paths pino censors in every log line. */

@@ -13,7 +13,7 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
+import { getOperationAST, getVariableValues, GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
@@ -98,6 +98,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const errors = validate(schema, document);
         if (errors.length > 0) {
           return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+        }
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation) {
+          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+          if (coerced.errors) {
+            return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT" } }));
+          }
         }
         return {
           schema,

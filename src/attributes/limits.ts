@@ -33,6 +33,7 @@ export function attributeLimitProblems(attributes: Record<string, string>): stri
     if (key.length === 0) problems.push("attribute keys must not be empty");
     else if (key.length > ATTRIBUTE_LIMITS.maxKeyLength) problems.push(`key "${key.slice(0, 40)}…" is longer than ${ATTRIBUTE_LIMITS.maxKeyLength} characters`);
     else if (CONTROL.test(key)) problems.push(`key ${JSON.stringify(key)} contains control characters`);
+    else if (key === "__proto__") problems.push('the key "__proto__" is reserved');
     const value = attributes[key] ?? "";
     if (value.length > ATTRIBUTE_LIMITS.maxValueLength) problems.push(`value of "${key.slice(0, 40)}" is longer than ${ATTRIBUTE_LIMITS.maxValueLength} characters`);
   }

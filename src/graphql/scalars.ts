@@ -15,7 +15,8 @@ function toStringMap(value: unknown): Record<string, string> {
     if (typeof v !== "string") {
       throw badUserInput(`AttributeMap values must be strings; "${key}" is ${v === null ? "null" : typeof v}`);
     }
-    map[key] = v;
+    // defineProperty: a "__proto__" key stays a key (and is then refused by the limits).
+    Object.defineProperty(map, key, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return map;
 }

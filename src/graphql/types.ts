@@ -157,7 +157,7 @@ export class ParticipantUnavailable {
   @Field(() => String, { description: "What happened; Genesys's own message for REJECTED_BY_GENESYS." })
   message!: string;
 
-  @Field(() => ParticipantUnavailableReason)
+  @Field(() => ParticipantUnavailableReason, { description: "Why: unknown conversation, unknown participant, or refused by Genesys." })
   reason!: ParticipantUnavailableReason;
 }
 
@@ -185,7 +185,7 @@ export const UpdateAttributesResult = createUnionType({
 
 @ObjectType({ description: "One key whose value changed." })
 export class AttributeChange {
-  @Field(() => String)
+  @Field(() => String, { description: "The attribute key (case-sensitive)." })
   key!: string;
 
   @Field(() => String, { nullable: true, description: "The value before; null when the gateway knew no value for the key." })
@@ -202,10 +202,10 @@ export class AttributeChange {
 
 @ObjectType({ description: "A confirmed change of one participant's attributes, as Genesys notified it." })
 export class AttributesChange {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The conversation of the participant that changed." })
   conversationId!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The participant whose attributes changed." })
   participantId!: string;
 
   @Field(() => [AttributeChange], {

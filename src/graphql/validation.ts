@@ -5,15 +5,18 @@
 import { attributeLimitProblems } from "../attributes/limits.js";
 import { badUserInput } from "./errors.js";
 
-/** Genesys ids are UUIDs; we accept any 1–128 characters of [A-Za-z0-9._-] so they are path-safe. */
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/**
+ * Genesys ids are UUIDs; we accept 1–128 characters of [A-Za-z0-9_-]. No dots: an id becomes a
+ * URL path segment ("." and ".." would walk up the API path) and part of a topic name.
+ */
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
  * Checks an id argument.
  * @throws GraphQLError BAD_USER_INPUT when it is not 1–128 characters of [A-Za-z0-9._-].
  */
 export function assertId(value: string, field: string): string {
-  if (!ID_PATTERN.test(value)) throw badUserInput(`${field} must be 1–128 characters of A–Z, a–z, 0–9, ".", "_" or "-"`, field);
+  if (!ID_PATTERN.test(value)) throw badUserInput(`${field} must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"`, field);
   return value;
 }
 

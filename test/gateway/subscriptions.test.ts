@@ -154,6 +154,7 @@ describe("attributesChanged", () => {
     };
     expect(await codeOf('subscription { attributesChanged(conversationId: "x") { noSuchField } }')).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(await codeOf("subscription {")).toBe("GRAPHQL_PARSE_FAILED");
+    expect(await codeOf("subscription ($c: ID!) { attributesChanged(conversationId: $c) { version } }")).toBe("BAD_USER_INPUT");
     // The connection survived both: a valid subscription still works on it.
     const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
     await eventually(async () => ((await gatewayTopics()).includes(conversationTopic()) ? true : undefined));
