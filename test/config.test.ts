@@ -31,7 +31,7 @@ describe("loadConfig defaults", () => {
   it("an empty environment gives the documented defaults and the embedded emulator", () => {
     expect(loadConfig({})).toEqual({
       port: 4000,
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       genesys: { kind: "embedded-emulator", emulatorPort: 4010 },
       logLevel: "info",
       updateDeadlineMs: 5000,
@@ -42,7 +42,7 @@ describe("loadConfig defaults", () => {
   it("reads every variable", () => {
     const config = loadConfig({
       PORT: "8080",
-      HOST: "127.0.0.1",
+      HOST: "0.0.0.0",
       EMULATOR_PORT: "9010",
       LOG_LEVEL: "debug",
       UPDATE_DEADLINE_MS: "2500",
@@ -50,7 +50,7 @@ describe("loadConfig defaults", () => {
     });
     expect(config).toEqual({
       port: 8080,
-      host: "127.0.0.1",
+      host: "0.0.0.0",
       genesys: { kind: "embedded-emulator", emulatorPort: 9010 },
       logLevel: "debug",
       updateDeadlineMs: 2500,

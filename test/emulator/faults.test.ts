@@ -29,6 +29,7 @@ const DEFAULTS = {
   reorderWindowMs: 0,
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
+  answerPings: true,
 };
 
 beforeAll(async () => {
