@@ -128,6 +128,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Shutdown belongs to the process (main.ts stops gateway and emulator in order); Apollo's own
+    // signal handlers would race it and leave the emulator running.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
