@@ -18,8 +18,4 @@ export class KeyedLock {
     }
   }
 
-  /** Number of keys with work queued or running. */
-  get size(): number {
-    return this.tails.size;
-  }
 }

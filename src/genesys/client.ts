@@ -8,7 +8,7 @@
  * - `GET /api/v2/conversations/{conversationId}` — SDK `getConversation`;
  * - `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes` —
  *   SDK `patchConversationParticipantAttributes`, body `{attributes}`, 202 with no body;
- * - `POST /api/v2/notifications/channels`, `GET|PUT|POST|DELETE .../channels/{id}/subscriptions`.
+ * - `POST /api/v2/notifications/channels`, `PUT|DELETE .../channels/{id}/subscriptions`.
  */
 import platformClient from "purecloud-platform-client-v2";
 import type { Models } from "purecloud-platform-client-v2";
@@ -167,14 +167,6 @@ export class GenesysClient {
       ),
     );
     return listing?.entities ?? [];
-  }
-
-  /** `GET /api/v2/notifications/channels/{channelId}/subscriptions` → topic ids. */
-  async listSubscriptions(channelId: string, opts: CallOptions = {}): Promise<string[]> {
-    const listing = await this.call("getNotificationsChannelSubscriptions", opts, () =>
-      this.notificationsApi.getNotificationsChannelSubscriptions(channelId),
-    );
-    return (listing?.entities ?? []).map((t) => t.id ?? "").filter(Boolean);
   }
 
   /** Ensures a valid token now (login at start-up surfaces bad credentials early). */

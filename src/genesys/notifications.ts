@@ -95,11 +95,6 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     return [...this.subscribed];
   }
 
-  /** The Genesys channel id, once created. */
-  get channelId(): string | undefined {
-    return this.channel?.id;
-  }
-
   /**
    * Takes a reference on each topic; resolves once the socket is open and every topic is
    * subscribed on the Genesys channel.
