@@ -130,14 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const notifications = createNotificationService({
     store,
-    faults: () => ({
-      dropRate: faults.dropRate,
-      duplicateRate: faults.duplicateRate,
-      reorderWindowMs: faults.reorderWindowMs,
-      heartbeatIntervalMs: faults.heartbeatIntervalMs,
-      socketClosingGraceMs: faults.socketClosingGraceMs,
-      answerPings: faults.answerPings,
-    }),
+    faults: () => faults,
     random: () => streams.notifications(),
     now: clock.now,
     newId: () => streams.notificationIds(),

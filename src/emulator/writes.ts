@@ -123,11 +123,6 @@ export class WritePipeline {
     return structuredClone(this.entries);
   }
 
-  /** Number of writes accepted but not yet visible (lost writes excluded). */
-  get pendingCount(): number {
-    return this.pending.length;
-  }
-
   /** Drops pending writes and the log (used by reset). */
   clear(): void {
     this.entries = [];
