@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { expectValid } from "../support/openapi.js";
 import { connectSdk, DEMO_CREDENTIALS, newSdkClient } from "../support/sdk.js";
-import { advanceClock, api, getToken, IDS, readLog, startTestEmulator, UUID } from "./helpers.js";
+import { advanceClock, api, getToken, IDS, readLog, startTestEmulator, UUID } from "../support/emulator-http.js";
 
 let emulator: RunningEmulator;
 

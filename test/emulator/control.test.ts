@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { expectValid } from "../support/openapi.js";
 import { connectSdk, type SdkConnection } from "../support/sdk.js";
-import { advanceClock, api, control, getToken, IDS, readLog, setFaults, startTestEmulator, UUID, waitForLog } from "./helpers.js";
+import { advanceClock, api, control, getToken, IDS, readLog, setFaults, startTestEmulator, UUID, waitForLog } from "../support/emulator-http.js";
 
 let emulator: RunningEmulator;
 let sdk: SdkConnection;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { expectValid } from "../support/openapi.js";
 import { connectSdk, type SdkConnection } from "../support/sdk.js";
-import { api, control, getToken, IDS, startTestEmulator, UUID } from "./helpers.js";
+import { api, control, getToken, IDS, startTestEmulator, UUID } from "../support/emulator-http.js";
 
 let emulator: RunningEmulator;
 let sdk: SdkConnection;

@@ -9,7 +9,7 @@ import { DEFAULT_FAULTS } from "../../src/emulator/faults.js";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
 import { expectValid } from "../support/openapi.js";
 import { connectSdk, type SdkConnection } from "../support/sdk.js";
-import { advanceClock, api, control, getToken, IDS, readLog, setFaults, startTestEmulator } from "./helpers.js";
+import { advanceClock, api, control, getToken, IDS, readLog, setFaults, startTestEmulator } from "../support/emulator-http.js";
 
 let emulator: RunningEmulator;
 let sdk: SdkConnection;

@@ -12,7 +12,7 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEmulatorEnv } from "../../src/emulator/env.js";
 import { runStandalone } from "../../src/emulator/main.js";
-import { getToken, IDS } from "./helpers.js";
+import { getToken, IDS } from "../support/emulator-http.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const sourceDir = join(repoRoot, "src/emulator");

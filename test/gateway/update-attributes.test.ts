@@ -8,7 +8,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ParticipantDocument, UpdateAttributesDocument, type UpdateAttributesMutation } from "../generated/graphql.js";
-import { control, createCall, setFaults, eventually, gql, gqlData, startStack, writeLog, type Stack, type TestCall } from "../support/stack.js";
+import { control, createCall, setFaults, eventually, gql, gqlData, startStack, type Stack, type TestCall } from "../support/stack.js";
+import { readLog } from "../support/emulator-http.js";
 
 const QUEUE = "a0000000-0000-4000-8000-0000000000f1";
 type Result = UpdateAttributesMutation["updateAttributes"];
@@ -53,7 +54,7 @@ describe("updateAttributes", () => {
     expect(result.attempts).toBe(1);
     expect(result.participant.attributes).toEqual({ "crm.caseId": "CASE-2", "crm.owner": "alice", "customer.tier": "gold" });
     expect(await sdkAttributes()).toEqual(result.participant.attributes);
-    const log = await writeLog(stack.emulator.url);
+    const log = await readLog(stack.emulator.url);
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({
       clientId: "emulator-demo-client",
@@ -84,7 +85,7 @@ describe("updateAttributes", () => {
     expect(result.participant.attributes["crm.caseId"]).toBe("CASE-3");
     expect(result.participant.version).toBe(await currentVersion());
     expect((await sdkAttributes())?.["crm.caseId"]).toBe("CASE-3");
-    expect((await writeLog(stack.emulator.url)).map((e) => e.attributes["crm.caseId"])).toEqual(["CASE-3"]);
+    expect((await readLog(stack.emulator.url)).map((e) => e.attributes["crm.caseId"])).toEqual(["CASE-3"]);
   });
 
   it("lets exactly one of two concurrent updates with the same expectedVersion win", async () => {
@@ -95,7 +96,7 @@ describe("updateAttributes", () => {
     const winner = results.find((r) => r.__typename === "AttributesUpdated");
     const owner = winner?.__typename === "AttributesUpdated" ? winner.participant.attributes["crm.owner"] : undefined;
     expect((await sdkAttributes())?.["crm.owner"]).toBe(owner);
-    const log = await writeLog(stack.emulator.url);
+    const log = await readLog(stack.emulator.url);
     expect(log.map((e) => e.attributes["crm.owner"])).toEqual([owner]);
   });
 
@@ -105,7 +106,7 @@ describe("updateAttributes", () => {
     const answeredAt = Date.now();
     expect(result.__typename).toBe("AttributesUpdated");
     if (result.__typename !== "AttributesUpdated") return;
-    const [entry] = await writeLog(stack.emulator.url);
+    const [entry] = await readLog(stack.emulator.url);
     expect(entry?.visibleAt).not.toBeNull();
     expect(Date.parse(entry!.visibleAt!) - Date.parse(entry!.acceptedAt)).toBeGreaterThanOrEqual(300);
     expect(answeredAt).toBeGreaterThanOrEqual(Date.parse(entry!.visibleAt!));
@@ -116,7 +117,7 @@ describe("updateAttributes", () => {
   it("answers attempts 0 when every value is already in place, sending nothing", async () => {
     const result = await update({ "crm.caseId": "CASE-1" });
     expect(result).toMatchObject({ __typename: "AttributesUpdated", attempts: 0, confirmedAfterMs: 0 });
-    expect(await writeLog(stack.emulator.url)).toEqual([]);
+    expect(await readLog(stack.emulator.url)).toEqual([]);
   });
 
   it("says which participant is unavailable for unknown ids", async () => {
@@ -124,7 +125,7 @@ describe("updateAttributes", () => {
     expect(unknownConversation).toMatchObject({ __typename: "ParticipantUnavailable", reason: "CONVERSATION_NOT_FOUND" });
     const unknownParticipant = await update({ a: "1" }, undefined, { ...call, customerId: "00000000-0000-4000-8000-00000000beef" });
     expect(unknownParticipant).toMatchObject({ __typename: "ParticipantUnavailable", reason: "PARTICIPANT_NOT_FOUND" });
-    expect(await writeLog(stack.emulator.url)).toEqual([]);
+    expect(await readLog(stack.emulator.url)).toEqual([]);
   });
 
   it("passes on Genesys's refusal of a write to an ended conversation", async () => {
@@ -148,7 +149,7 @@ describe("updateAttributes", () => {
     // Invisible for longer than resendAfterMs (1.5 s): the write was sent again.
     expect(result.attempts).toBeGreaterThanOrEqual(2);
     expect(result.lastSeen?.attributes["crm.caseId"]).toBe("CASE-1");
-    const log = await writeLog(stack.emulator.url);
+    const log = await readLog(stack.emulator.url);
     expect(log.length).toBe(result.attempts);
     expect(log.every((e) => e.lost)).toBe(true);
   });
@@ -167,7 +168,7 @@ describe("updateAttributes", () => {
       await setFaults(stack.emulator.url, { visibilityDelayMs: { min: 300, max: 300 }, lostWriteRate: 1 });
       const result = await update({ "crm.owner": "gateway" }, expectedVersion);
 
-      const log = await writeLog(stack.emulator.url);
+      const log = await readLog(stack.emulator.url);
       expect(log.map((e) => [e.clientId, e.attributes["crm.owner"], e.lost])).toEqual([
         ["emulator-demo-client", "other-writer", false],
         ["emulator-demo-client", "gateway", true],
@@ -197,7 +198,7 @@ describe("updateAttributes", () => {
       expect(result.errors?.[0]?.extensions?.code, JSON.stringify(bad)).toBe("BAD_USER_INPUT");
       expect(result.data?.updateAttributes ?? null).toBeNull();
     }
-    expect(await writeLog(stack.emulator.url)).toEqual([]);
+    expect(await readLog(stack.emulator.url)).toEqual([]);
     expect(await sdkAttributes()).toEqual({ "crm.caseId": "CASE-1", "customer.tier": "gold" });
   });
 });

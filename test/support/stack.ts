@@ -11,9 +11,9 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/server.js";
-import type { WriteLogEntry } from "../../src/emulator/writes.js";
 import { createLogger } from "../../src/logger.js";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/server.js";
+import { control as rawControl } from "./emulator-http.js";
 import { connectSdk, DEMO_CREDENTIALS, type SdkConnection } from "./sdk.js";
 
 /**
@@ -158,16 +158,11 @@ export function subscribe<T, V>(client: Client, document: TypedDocumentNode<T, V
   };
 }
 
-/** Calls the emulator control API and returns the parsed JSON; throws on a non-2xx status. */
+/** Calls the emulator control API and returns the parsed JSON body; throws on a non-2xx status. */
 export async function control<T = unknown>(emulatorUrl: string, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${emulatorUrl}/emulator${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`control ${method} ${path} → ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+  const response = await rawControl<T>(emulatorUrl, method, path, body);
+  if (response.status < 200 || response.status >= 300) throw new Error(`control ${method} ${path} → ${response.status} ${response.text}`);
+  return response.body;
 }
 
 /** A call created through the control API: ids by role. */
@@ -206,11 +201,6 @@ export async function createCall(
     agentId: byPurpose("agent"),
     participantIds: created.participants.map((p) => p.id),
   };
-}
-
-/** Every write the emulator accepted, in order (its ground truth). */
-export async function writeLog(emulatorUrl: string): Promise<WriteLogEntry[]> {
-  return (await control<{ entries: WriteLogEntry[] }>(emulatorUrl, "GET", "/log")).entries;
 }
 
 /** Polls `check` every 25 ms until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -1,11 +1,11 @@
 /**
- * Small helpers shared by the emulator core tests: start an emulator on an ephemeral port,
+ * Raw HTTP helpers for tests that drive the emulator: start an emulator on an ephemeral port,
  * call the control API, get tokens and make raw API calls with fetch, and poll the
  * ground-truth log (instead of sleeping).
  */
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/server.js";
 import type { WriteLogEntry } from "../../src/emulator/writes.js";
-import { DEMO_CREDENTIALS } from "../support/sdk.js";
+import { DEMO_CREDENTIALS } from "./sdk.js";
 
 /** Demo ids (duplicated on purpose: tests pin the documented values). */
 export const IDS = {
