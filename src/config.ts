@@ -6,6 +6,7 @@
  */
 import platformClient from "purecloud-platform-client-v2";
 import { z } from "zod";
+import { parseRetention, type ChangeLogRetention } from "./attributes/change-log.js";
 
 /** Where the gateway sends Genesys traffic. */
 export type GenesysTarget =
@@ -29,6 +30,14 @@ export interface GatewayConfig {
   updateDeadlineMs: number;
   /** A notification socket silent for this long is considered dead and reconnected (ms). */
   heartbeatTimeoutMs: number;
+  /** How long the change log keeps entries (`CHANGE_LOG_RETENTION`: age, entries, bytes). */
+  changeLogRetention: ChangeLogRetention;
+  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`). */
+  genesysRequestsPerMinute: number;
+  /** Share in (0, 1] of that budget background reconciliation may spend (`RECONCILE_BUDGET_SHARE`). */
+  reconcileBudgetShare: number;
+  /** Two snapshot changes of one conversation closer than this are confirmed by a read (ms, `CHANGE_SETTLE_MS`). */
+  changeSettleMs: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -54,6 +63,20 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPDATE_DEADLINE_MS: positiveMs(5_000),
   HEARTBEAT_TIMEOUT_MS: positiveMs(75_000),
+  CHANGE_LOG_RETENTION: z
+    .string()
+    .default("15m,100000,64mb")
+    .transform((text, ctx) => {
+      try {
+        return parseRetention(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. 15m,100000,64mb)` });
+        return z.NEVER;
+      }
+    }),
+  GENESYS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+  CHANGE_SETTLE_MS: positiveMs(1_000),
 });
 
 /**
@@ -119,5 +142,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     updateDeadlineMs: e.UPDATE_DEADLINE_MS,
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
+    changeLogRetention: e.CHANGE_LOG_RETENTION,
+    genesysRequestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
+    reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
+    changeSettleMs: e.CHANGE_SETTLE_MS,
   };
 }

@@ -56,6 +56,11 @@ async function main(): Promise<void> {
     logger,
     verify: { deadlineMs: config.updateDeadlineMs },
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    changes: {
+      retention: config.changeLogRetention,
+      reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,
+      settleMs: config.changeSettleMs,
+    },
   });
 
   let stopping = false;

@@ -17,10 +17,9 @@ import { getOperationAST, getVariableValues, GraphQLError, parse, validate, type
 import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
-import { AttributeChangeFeed } from "./attributes/change-feed.js";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
-import { NotificationChannel } from "./genesys/notifications.js";
+import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import type { Logger } from "./logger.js";
@@ -37,6 +36,8 @@ export interface GatewayOptions {
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
   heartbeatTimeoutMs?: number;
+  /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
+  changes?: ChangeFeedSettings;
 }
 
 /** A running gateway. */
@@ -71,12 +72,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   collectDefaultMetrics({ register: registry });
   const genesys = new GenesysClient({ ...options.genesys, logger, registry });
   await genesys.authenticate();
-  const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+  const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
   const services: GatewayServices = {
     genesys,
     logger,
     updater: new AttributeUpdater({ backend: genesys, timing: options.verify }),
-    feed: new AttributeChangeFeed({ channel, genesys, logger }),
+    feed: changes.feed,
   };
 
   const schema = await buildGatewaySchema();
@@ -165,7 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     port,
     close: () =>
       (closing ??= (async () => {
-        channel.close();
+        changes.close();
         await apollo.stop();
       })()),
   };

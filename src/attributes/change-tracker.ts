@@ -45,7 +45,7 @@ export type Observation =
       conversationId: string;
       /** The queue of the topic it came on, if any. */
       queueId?: string;
-      participants: ObservedParticipant[];
+      participants: readonly ObservedParticipant[];
       /** Every participant has ended. */
       ended: boolean;
     }
@@ -198,7 +198,7 @@ export class ChangeTracker {
    * @returns `retry: true` when the conversation changed during the read and the read disagrees
    *   with that change: read again (at most a few times; the last read then wins).
    */
-  applyRead(ticket: ReadTicket, participants: ObservedParticipant[] | null, lastAttempt = false): { retry: boolean; appended: number } {
+  applyRead(ticket: ReadTicket, participants: readonly ObservedParticipant[] | null, lastAttempt = false): { retry: boolean; appended: number } {
     const conversation = this.conversation(ticket.conversationId);
     if (participants === null) {
       conversation.endedAt ??= this.options.now();

@@ -200,16 +200,33 @@ export class AttributeChange {
   }
 }
 
-@ObjectType({ description: "A confirmed change of one participant's attributes, as Genesys notified it." })
+@ObjectType({
+  description:
+    "A confirmed change of one participant's attributes (or, with includeSnapshot, its state when the subscription started), from the gateway's change log.",
+})
 export class AttributesChange {
+  @Field(() => String, {
+    description: "Opaque position of this event in the change log: pass it as `after` to resume right after it.",
+  })
+  cursor!: string;
+
+  @Field(() => Boolean, { description: "True for the state events of includeSnapshot, false for changes." })
+  snapshot!: boolean;
+
   @Field(() => ID, { description: "The conversation of the participant that changed." })
   conversationId!: string;
 
   @Field(() => ID, { description: "The participant whose attributes changed." })
   participantId!: string;
 
+  @Field(() => Participant, {
+    description: "The participant after the change (id, purpose, state as last known; `attributes` and `version` as in this event), so normalised client caches update themselves.",
+  })
+  participant!: Participant;
+
   @Field(() => [AttributeChange], {
-    description: "Only the keys whose value changed (narrowed to `keys` when the subscription names them).",
+    description:
+      "Only the keys whose value changed (narrowed to `keys` when the subscription names them); for a snapshot event every key, with `previous: null`.",
   })
   changes!: AttributeChange[];
 
@@ -219,6 +236,6 @@ export class AttributesChange {
   @Field(() => String, { description: "The participant's version after the change (see Participant.version)." })
   version!: string;
 
-  @Field(() => Date, { description: "When the gateway received the change (ISO-8601)." })
+  @Field(() => Date, { description: "When the gateway learned the change (ISO-8601); for a snapshot event, when it was taken." })
   observedAt!: Date;
 }
