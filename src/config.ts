@@ -38,6 +38,8 @@ export interface GatewayConfig {
   reconcileBudgetShare: number;
   /** Two snapshot changes of one conversation closer than this are confirmed by a read (ms, `CHANGE_SETTLE_MS`). */
   changeSettleMs: number;
+  /** A conversation or queue stays watched this long after its last subscriber left, so resuming with `after` has no gap (ms, `WATCH_LINGER_MS`). */
+  watchLingerMs: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -77,6 +79,7 @@ const envSchema = z.object({
   GENESYS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
   RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
   CHANGE_SETTLE_MS: positiveMs(1_000),
+  WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
 });
 
 /**
@@ -146,5 +149,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     genesysRequestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
     reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
     changeSettleMs: e.CHANGE_SETTLE_MS,
+    watchLingerMs: e.WATCH_LINGER_MS,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { AttributeChangeFeed } from "./attributes/change-feed.js";
 import { InMemoryChangeLog, type ChangeLog, type ChangeLogRetention } from "./attributes/change-log.js";
+import type { Models } from "purecloud-platform-client-v2";
 import type { GenesysClient } from "./genesys/client.js";
 import { NotificationChannelPool } from "./genesys/channel-pool.js";
 import { NotificationChannel } from "./genesys/notifications.js";
@@ -23,6 +24,10 @@ export interface ChangeFeedSettings {
   settleMs?: number;
   /** Topics per notification channel (Genesys: 1 000; lower only in tests). */
   maxTopicsPerChannel?: number;
+  /** How long a conversation or queue stays watched after its last subscriber left (`WATCH_LINGER_MS`). Default 60 000. */
+  lingerMs?: number;
+  /** Notification channels (Genesys: 20 per user and app; lower only in tests). */
+  maxChannels?: number;
 }
 
 /** The feed and what it owns. */
@@ -30,6 +35,8 @@ export interface ChangeFeedParts {
   feed: AttributeChangeFeed;
   log: ChangeLog;
   channels: NotificationChannelPool;
+  /** For AttributeUpdater `observeRead`: the verify loop's reads reach the change log. */
+  observeRead(conversationId: string): ((conversation: Models.Conversation | null) => void) | undefined;
   /** Stops the reconciler and closes every channel. */
   close(): void;
 }
@@ -46,6 +53,7 @@ export function createChangeFeed(options: {
   const channels = new NotificationChannelPool({
     createChannel: () => new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
     maxTopicsPerChannel: settings.maxTopicsPerChannel,
+    maxChannels: settings.maxChannels,
   });
   const feed = new AttributeChangeFeed({
     topics: channels,
@@ -61,11 +69,16 @@ export function createChangeFeed(options: {
     subscriberBufferLimit: settings.subscriberBufferLimit,
     settleMs: settings.settleMs,
     reconcileRequestsPerMinute: settings.reconcileRequestsPerMinute,
+    lingerMs: settings.lingerMs,
   });
   return {
     feed,
     log,
     channels,
+    observeRead: (conversationId) => {
+      const apply = feed.observeRead(conversationId);
+      return apply && ((conversation) => apply(conversation ? toConversationSnapshot(conversation) : null));
+    },
     close: () => {
       feed.close();
       channels.close();

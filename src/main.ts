@@ -60,6 +60,7 @@ async function main(): Promise<void> {
       retention: config.changeLogRetention,
       reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,
       settleMs: config.changeSettleMs,
+      lingerMs: config.watchLingerMs,
     },
   });
 

@@ -76,7 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const services: GatewayServices = {
     genesys,
     logger,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify }),
+    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, observeRead: changes.observeRead }),
     feed: changes.feed,
   };
 

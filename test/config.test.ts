@@ -40,6 +40,7 @@ describe("loadConfig defaults", () => {
       genesysRequestsPerMinute: 300,
       reconcileBudgetShare: 0.2,
       changeSettleMs: 1000,
+      watchLingerMs: 60000,
     });
   });
 
@@ -55,6 +56,7 @@ describe("loadConfig defaults", () => {
       GENESYS_REQUESTS_PER_MINUTE: "600",
       RECONCILE_BUDGET_SHARE: "0.5",
       CHANGE_SETTLE_MS: "750",
+      WATCH_LINGER_MS: "0",
     });
     expect(config).toEqual({
       port: 8080,
@@ -67,6 +69,7 @@ describe("loadConfig defaults", () => {
       genesysRequestsPerMinute: 600,
       reconcileBudgetShare: 0.5,
       changeSettleMs: 750,
+      watchLingerMs: 0,
     });
   });
 

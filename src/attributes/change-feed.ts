@@ -26,7 +26,7 @@ import {
 import type { ConversationSnapshot, ParticipantSnapshot } from "../genesys/participants.js";
 import { attributeMap } from "./attribute-map.js";
 import { snapshotChanges, type AttributeChange } from "./changes.js";
-import type { ChangeEntry, ChangeLog, ParticipantInfo } from "./change-log.js";
+import { CursorExpiredError, type ChangeEntry, type ChangeLog, type ParticipantInfo } from "./change-log.js";
 import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./change-stream.js";
 import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
 import { ConversationReads } from "./conversation-reads.js";
@@ -90,6 +90,25 @@ export interface AttributeChangeFeedOptions {
   reconcileRequestsPerMinute?: number;
   /** Timers of the reconciler (tests). */
   timers?: ReconcilerTimers;
+  /**
+   * How long a conversation or queue stays watched after its last subscriber left, so a client
+   * that reconnects within it resumes with `after` without a gap (ms). Default 60 000.
+   */
+  lingerMs?: number;
+}
+
+/** A conversation or queue being watched: its topic held while subscribers (or the linger) need it. */
+interface Watch {
+  topic: string;
+  holders: number;
+  /** Log head when the watch began: changes after it are all in the log; cursors before it cannot resume. */
+  sinceSeq: number;
+  /** Resolves once the topic is subscribed. */
+  ready: Promise<void>;
+  /** `ConversationReads.mark()` when the topic was subscribed: baseline reads start after it. */
+  readMark: number;
+  /** Set while lingering after the last holder left. */
+  cancelLinger?: () => void;
 }
 
 /** A registered subscriber. */
@@ -105,6 +124,8 @@ export class AttributeChangeFeed {
   readonly reconciler: Reconciler;
   private readonly byConversation = new Map<string, Set<Subscriber>>();
   private readonly byQueue = new Map<string, Set<Subscriber>>();
+  /** Keyed `c:{conversationId}` / `q:{queueId}`. */
+  private readonly watches = new Map<string, Watch>();
   /** Queues whose baseline listing ran while they were watched. */
   private readonly seededQueues = new Map<string, Promise<void>>();
   private readonly now: () => number;
@@ -121,7 +142,7 @@ export class AttributeChangeFeed {
     });
     this.reads = new ConversationReads({ tracker: this.tracker, fetch: (id) => this.fetch(id) });
     this.reconciler = new Reconciler({
-      read: (id) => (this.isCovered(id) ? this.reads.read(id, true) : Promise.resolve()),
+      read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark()) : Promise.resolve()),
       watched: () => this.watchedConversations(),
       requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
       timers: options.timers,
@@ -138,21 +159,30 @@ export class AttributeChangeFeed {
   /**
    * Starts a subscription: resolves once its Genesys topic is subscribed, its baseline known and
    * its start (`after` replay or snapshot) prepared, to an async iterator of stream items.
-   * Ending the iterator (`return()`) releases the topic.
-   * @throws CursorExpiredError for an `after` the log cannot resume from;
+   * Ending the iterator (`return()`) releases the watch (after `lingerMs`).
+   * @throws CursorExpiredError for an `after` the log cannot resume from, or from a position
+   *   where the gateway was not watching this conversation or queue (changes would be missing);
    *   TopicLimitError when every notification channel is full; GenesysError when the topic
    *   cannot be subscribed, or (with `includeSnapshot`) the current state cannot be read.
    */
   async subscribe(filter: ChangeFilter, start: StreamStart = {}): Promise<AsyncIterableIterator<StreamItem>> {
-    if (start.after !== undefined) await this.options.log.check(start.after);
     const conversationId = filter.conversationId;
     const queueId = conversationId === undefined ? filter.queueId : undefined;
     if (conversationId === undefined && queueId === undefined) throw new Error("a filter needs conversationId or queueId");
-    const topic = conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!);
+    const key = conversationId !== undefined ? `c:${conversationId}` : `q:${queueId}`;
+    if (start.after !== undefined) {
+      await this.options.log.check(start.after);
+      const since = this.watches.get(key)?.sinceSeq;
+      if (since === undefined || this.options.log.seqOf(start.after) < since) {
+        throw new CursorExpiredError(
+          `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
+        );
+      }
+    }
     const index = conversationId !== undefined ? this.byConversation : this.byQueue;
-    const key = (conversationId ?? queueId)!;
+    const indexKey = (conversationId ?? queueId)!;
     const keys = filter.keys && filter.keys.length > 0 ? new Set(filter.keys) : undefined;
-    let released = false;
+    let watching = false;
     const subscriber: Subscriber = {
       filter,
       stream: new ChangeStream({
@@ -161,28 +191,22 @@ export class AttributeChangeFeed {
         now: this.now,
         match: (entry) => matchEntry(filter, keys, entry),
         onClose: () => {
-          this.unregister(index, key, subscriber);
-          if (!released) {
-            released = true;
-            void this.options.topics.release([topic]).catch(() => undefined);
+          this.unregister(index, indexKey, subscriber);
+          if (watching) {
+            watching = false;
+            this.unwatch(key);
           }
-          this.forgetUnwatched(conversationId !== undefined ? [conversationId] : this.tracker.conversationsInQueue(queueId!));
-          if (queueId !== undefined && !this.byQueue.has(queueId)) this.seededQueues.delete(queueId);
         },
         onSlowConsumer: (end) => this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER"),
       }),
     };
     // Registered before anything is read: whatever is appended from now on reaches the stream.
-    this.register(index, key, subscriber);
+    this.register(index, indexKey, subscriber);
     try {
-      await this.options.topics.acquire([topic]);
-    } catch (error) {
-      released = true;
-      subscriber.stream.close();
-      throw error;
-    }
-    try {
-      if (conversationId !== undefined) await this.baselineConversation(conversationId, start.includeSnapshot === true);
+      const watch = this.watch(key, conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!));
+      watching = true;
+      await watch.ready;
+      if (conversationId !== undefined) await this.baselineConversation(conversationId, watch, start.includeSnapshot === true);
       else await this.baselineQueue(queueId!, start.includeSnapshot === true);
       if (start.after !== undefined) subscriber.stream.startAfter(start.after);
       else if (start.includeSnapshot) {
@@ -199,6 +223,75 @@ export class AttributeChangeFeed {
     return subscriber.stream;
   }
 
+  /**
+   * Takes a share of the watch of a conversation or queue: the first holder subscribes the
+   * Genesys topic; a watch lingering after its last holder left is taken over as it is.
+   */
+  private watch(key: string, topic: string): Watch {
+    let watch = this.watches.get(key);
+    if (watch) {
+      watch.cancelLinger?.();
+      watch.cancelLinger = undefined;
+      watch.holders += 1;
+      return watch;
+    }
+    const created: Watch = { topic, holders: 1, sinceSeq: this.options.log.headSeq(), readMark: 0, ready: Promise.resolve() };
+    // A baseline read must start after the topic is subscribed, or a change in between is never notified.
+    created.ready = this.options.topics.acquire([topic]).then(() => {
+      created.readMark = this.reads.mark();
+    });
+    this.watches.set(key, created);
+    created.ready.catch(() => {
+      if (this.watches.get(key) !== created) return;
+      this.watches.delete(key);
+      if (key.startsWith("c:")) this.forgetUnwatched([key.slice(2)]);
+    });
+    return created;
+  }
+
+  /** Drops a share of a watch; the last one lets it linger `lingerMs`, then ends it. */
+  private unwatch(key: string): void {
+    const watch = this.watches.get(key);
+    if (!watch) return;
+    watch.holders -= 1;
+    if (watch.holders > 0) return;
+    const end = () => {
+      if (this.watches.get(key) !== watch || watch.holders > 0) return;
+      this.watches.delete(key);
+      watch.ready.then(() => this.options.topics.release([watch.topic])).catch(() => undefined);
+      if (key.startsWith("q:")) {
+        const queueId = key.slice(2);
+        this.seededQueues.delete(queueId);
+        this.forgetUnwatched(this.tracker.conversationsInQueue(queueId));
+      } else this.forgetUnwatched([key.slice(2)]);
+    };
+    const linger = this.options.lingerMs ?? 60_000;
+    if (linger <= 0) return end();
+    const timer = setTimeout(end, linger);
+    timer.unref();
+    watch.cancelLinger = () => clearTimeout(timer);
+  }
+
+  /**
+   * For reads made elsewhere (the verify loop of updateAttributes): call before the GET; the
+   * returned callback takes its result (null on 404) to the tracker like any other read.
+   * Undefined when no subscriber covers the conversation (nothing to track).
+   */
+  observeRead(conversationId: string): ((conversation: ConversationSnapshot | null) => void) | undefined {
+    if (!this.isCovered(conversationId)) return undefined;
+    const ticket = this.tracker.beginRead(conversationId);
+    return (conversation) => {
+      const { retry } = this.tracker.applyRead(ticket, conversation ? conversation.participants.map(observed) : null);
+      // It raced a notification and disagrees: let reconciliation settle which is newer.
+      if (retry) this.reconciler.suspect(conversationId);
+    };
+  }
+
+  /** Conversations and queues watched, lingering ones included (for tests and metrics). */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
   /** Subscribers registered (for tests and metrics). */
   get subscriberCount(): number {
     let n = 0;
@@ -209,6 +302,7 @@ export class AttributeChangeFeed {
 
   /** Stops the reconciler and the log listener (the channels are closed by their owner). */
   close(): void {
+    for (const watch of this.watches.values()) watch.cancelLinger?.();
     this.reconciler.stop();
     this.stopListening();
   }
@@ -253,10 +347,11 @@ export class AttributeChangeFeed {
     return participants;
   }
 
-  private async baselineConversation(conversationId: string, required: boolean): Promise<void> {
+  private async baselineConversation(conversationId: string, watch: Watch, required: boolean): Promise<void> {
     if (this.tracker.isKnown(conversationId)) return;
     try {
-      await this.reads.read(conversationId);
+      // Shared by every subscriber of a burst: they all wait for the same read after the topic.
+      await this.reads.read(conversationId, watch.readMark);
     } catch (error) {
       if (required) throw error;
       this.options.logger.warn({ err: String(error), conversationId }, "could not read initial state");
@@ -291,7 +386,10 @@ export class AttributeChangeFeed {
     if (listing.truncated) this.options.logger.warn({ queueId, listed: listing.conversationIds.length }, "queue observations truncated; some conversations are found only by their next event");
     const ids = new Set(listing.conversationIds);
     if (fresh) for (const id of this.tracker.conversationsInQueue(queueId)) ids.add(id);
-    for (const id of ids) this.tracker.addQueue(id, queueId);
+    for (const id of ids) {
+      if (fresh && !this.tracker.isKnown(id)) this.tracker.announce(id);
+      this.tracker.addQueue(id, queueId);
+    }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
     await Promise.all(
       [...ids]
@@ -306,9 +404,9 @@ export class AttributeChangeFeed {
     const queues: string[] = [];
     for (const topic of topics) {
       const c = conversationOfTopic(topic);
-      if (c !== undefined && this.byConversation.has(c)) conversations.add(c);
+      if (c !== undefined && this.watches.has(`c:${c}`)) conversations.add(c);
       const q = queueOfTopic(topic);
-      if (q !== undefined && this.byQueue.has(q)) queues.push(q);
+      if (q !== undefined && this.watches.has(`q:${q}`)) queues.push(q);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
     await Promise.all([
@@ -328,7 +426,7 @@ export class AttributeChangeFeed {
     const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.reads.read(conversationId, fresh);
+        await this.reads.read(conversationId, fresh ? this.reads.mark() : -1);
         return;
       } catch (error) {
         if (attempt >= delays.length) {
@@ -351,7 +449,7 @@ export class AttributeChangeFeed {
     this.sweep();
     if (notification.kind === "snapshot") {
       const id = notification.conversation.id;
-      const viaTopic = notification.queueId !== undefined && this.byQueue.has(notification.queueId);
+      const viaTopic = notification.queueId !== undefined && this.watches.has(`q:${notification.queueId}`);
       // Late events for something nobody covers any more would only rebuild stale state.
       if (!viaTopic && !this.isCovered(id)) return;
       const verdict = this.tracker.observe({
@@ -377,19 +475,28 @@ export class AttributeChangeFeed {
 
   /** True when a subscriber watches the conversation directly or through one of its queues. */
   private isCovered(conversationId: string): boolean {
-    if (this.byConversation.has(conversationId)) return true;
-    return this.tracker.queuesOf(conversationId).some((q) => this.byQueue.has(q));
+    if (this.watches.has(`c:${conversationId}`)) return true;
+    return this.tracker.queuesOf(conversationId).some((q) => this.watches.has(`q:${q}`));
   }
 
   /** Conversations the reconciliation sweep covers: watched, not ended. */
   private watchedConversations(): string[] {
-    const ids = new Set<string>(this.byConversation.keys());
-    for (const q of this.byQueue.keys()) for (const id of this.tracker.conversationsInQueue(q)) ids.add(id);
+    const ids = new Set<string>();
+    for (const key of this.watches.keys()) {
+      if (key.startsWith("c:")) ids.add(key.slice(2));
+      else for (const id of this.tracker.conversationsInQueue(key.slice(2))) ids.add(id);
+    }
     return [...ids].filter((id) => this.tracker.endedAt(id) === undefined);
   }
 
   private forgetUnwatched(conversationIds: string[]): void {
-    for (const id of conversationIds) if (!this.isCovered(id)) this.tracker.forget(id);
+    for (const id of conversationIds) if (!this.isCovered(id)) this.forget(id);
+  }
+
+  /** Forgets a conversation's state; a read still in flight for it is left to finish unheard. */
+  private forget(conversationId: string): void {
+    this.tracker.forget(conversationId);
+    this.reads.forget(conversationId);
   }
 
   /** Drops states nobody covers any more, and ended conversations past their retention (every 5 s at most). */
@@ -401,7 +508,7 @@ export class AttributeChangeFeed {
     for (const id of this.tracker.conversationIds()) {
       const endedAt = this.tracker.endedAt(id);
       const expired = endedAt !== undefined && now - endedAt > retention;
-      if ((expired && !this.byConversation.has(id)) || !this.isCovered(id)) this.tracker.forget(id);
+      if ((expired && !this.watches.has(`c:${id}`)) || !this.isCovered(id)) this.forget(id);
     }
   }
 }

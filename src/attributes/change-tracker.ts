@@ -69,6 +69,8 @@ export interface Verdict {
 /** Handed out by {@link ChangeTracker.beginRead}; gives the read's result back its context. */
 export interface ReadTicket {
   conversationId: string;
+  /** The tracked record when the read started: a result for a conversation forgotten meanwhile is ignored. */
+  record: object;
   /** The conversation's revision when the read started. */
   revision: number;
 }
@@ -190,7 +192,8 @@ export class ChangeTracker {
 
   /** Starts a REST read of a conversation; pass the ticket to {@link applyRead} with its result. */
   beginRead(conversationId: string): ReadTicket {
-    return { conversationId, revision: this.conversations.get(conversationId)?.revision ?? 0 };
+    const record = this.conversation(conversationId);
+    return { conversationId, record, revision: record.revision };
   }
 
   /**
@@ -199,7 +202,9 @@ export class ChangeTracker {
    *   with that change: read again (at most a few times; the last read then wins).
    */
   applyRead(ticket: ReadTicket, participants: readonly ObservedParticipant[] | null, lastAttempt = false): { retry: boolean; appended: number } {
-    const conversation = this.conversation(ticket.conversationId);
+    const conversation = this.conversations.get(ticket.conversationId);
+    // Forgotten (nobody watched it) while the read was in flight: the result is stale context.
+    if (conversation === undefined || conversation !== ticket.record) return { retry: false, appended: 0 };
     if (participants === null) {
       conversation.endedAt ??= this.options.now();
       conversation.suspect = false;
@@ -246,6 +251,15 @@ export class ChangeTracker {
   /** Epoch ms when every participant was seen ended (or Genesys forgot it), else undefined. */
   endedAt(conversationId: string): number | undefined {
     return this.conversations.get(conversationId)?.endedAt;
+  }
+
+  /**
+   * Marks a conversation not seen before as new to every subscriber: its next read appends
+   * each participant's keys with `previous: null` instead of taking them as a silent baseline
+   * (a conversation found in a queue after a gap entered it during the gap).
+   */
+  announce(conversationId: string): void {
+    this.conversation(conversationId).known = true;
   }
 
   /** Records that a conversation is routed through a queue (from a queue listing). */

@@ -2,9 +2,10 @@
  * Conversation re-reads that feed the change tracker, shared per conversation.
  *
  * One `GET /api/v2/conversations/{id}` in flight per conversation: a burst of subscribes to one
- * conversation costs one read. A *fresh* read (a confirmation, a gap re-read) must start after it
- * was asked for, so it never joins a read already in flight: it is queued behind it, and every
- * fresh request made meanwhile shares that one follow-up read.
+ * conversation costs one read. Reads are numbered as they start; a caller that needs a read
+ * started after some moment (a confirmation, a gap re-read, a baseline after the topic was
+ * subscribed) passes the {@link ConversationReads.mark} of that moment: a flight started before
+ * it is not joined, a follow-up read is queued behind it instead, shared by every such request.
  * A read whose result raced a change (see ChangeTracker.applyRead) is repeated up to
  * `maxAttempts` times; the last attempt wins.
  */
@@ -22,6 +23,8 @@ export interface ConversationReadsOptions {
 }
 
 interface Flight {
+  /** Its number in start order (see `mark`). */
+  launch: number;
   done: Promise<void>;
   /** The follow-up fresh read, shared by every fresh request made while `done` runs. */
   next?: Promise<void>;
@@ -30,22 +33,33 @@ interface Flight {
 /** See the file comment. */
 export class ConversationReads {
   private readonly flights = new Map<string, Flight>();
+  private launches = 0;
   /** GETs sent (for tests and metrics). */
   sent = 0;
 
   constructor(private readonly options: ConversationReadsOptions) {}
 
+  /** The number of the newest read started: `read(id, mark())` is a read that starts after now. */
+  mark(): number {
+    return this.launches;
+  }
+
   /**
    * Reads a conversation and applies the result to the tracker.
-   * @param fresh the read must start after this call (confirmations, gap re-reads).
+   * @param after the read must have started after this {@link mark} (default -1: any read in flight will do).
    * @throws whatever the fetcher throws (GenesysError).
    */
-  read(conversationId: string, fresh = false): Promise<void> {
+  read(conversationId: string, after = -1): Promise<void> {
     const flight = this.flights.get(conversationId);
     if (!flight) return this.launch(conversationId);
-    if (!fresh) return flight.done;
-    flight.next ??= flight.done.catch(() => undefined).then(() => this.read(conversationId, false));
+    if (flight.launch > after) return flight.done;
+    flight.next ??= flight.done.catch(() => undefined).then(() => this.read(conversationId, flight.launch));
     return flight.next;
+  }
+
+  /** Stops sharing a flight for a conversation that was forgotten (its result reaches no one who cares). */
+  forget(conversationId: string): void {
+    this.flights.delete(conversationId);
   }
 
   /** Reads in flight. */
@@ -54,7 +68,7 @@ export class ConversationReads {
   }
 
   private launch(conversationId: string): Promise<void> {
-    const flight: Flight = { done: this.run(conversationId) };
+    const flight: Flight = { launch: ++this.launches, done: this.run(conversationId) };
     this.flights.set(conversationId, flight);
     flight.done
       .finally(() => {
