@@ -108,6 +108,8 @@ interface TrackedParticipant {
   replaced: Map<string, string[]>;
   /** Newest detail `eventTime` applied. */
   eventTime?: number;
+  /** Where the current state came from: a read's state has no eventTime to order late events against. */
+  lastSource?: ChangeSource | "snapshot";
   committed: { attributes: AttributeMap; seq: number };
 }
 
@@ -162,6 +164,7 @@ export class ChangeTracker {
           continue;
         }
         appended += this.append(observation.conversationId, conversation, tracked, observed.attributes, "notification");
+        tracked.lastSource = "snapshot";
       }
       if (observation.ended && observation.participants.length > 0) conversation.endedAt ??= now;
     } else {
@@ -173,8 +176,11 @@ export class ChangeTracker {
         // Overtaken by a newer event: nothing to do.
       } else if (changes.length > 0) {
         const tie = time !== undefined && time === tracked.eventTime;
-        const timeless = time === undefined && !fresh && now - conversation.changedAt < this.settleMs;
-        if (tie || timeless || this.goesBack(tracked, next)) suspect = true;
+        // Without a time of its own (or against a state a read or snapshot gave, which has none),
+        // an event close behind the last change may be older than it.
+        const unordered = time === undefined || tracked.lastSource !== "notification";
+        const settling = unordered && !fresh && now - conversation.changedAt < this.settleMs;
+        if (tie || settling || this.goesBack(tracked, next)) suspect = true;
         else {
           if (time !== undefined) tracked.eventTime = time;
           appended += this.append(observation.conversationId, conversation, tracked, next, "notification");
@@ -321,6 +327,7 @@ export class ChangeTracker {
     }
     const attributes = attributeMap(next);
     tracked.attributes = attributes;
+    tracked.lastSource = source;
     conversation.revision += 1;
     conversation.changedAt = this.options.now();
     this.options.log

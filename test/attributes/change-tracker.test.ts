@@ -114,6 +114,22 @@ describe("ChangeTracker", () => {
     expect(entries.map((e) => e.attributes.a)).toEqual(["1", "5", "6"]);
   });
 
+  it("confirms a detail event that arrives close behind a state a read gave (the read has no eventTime)", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(detail({ a: "1" }, 100));
+    advance(2_000);
+    // Reconciliation read: a=3 (the events of 2 and 3 are still on their way, or lost).
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    advance(100);
+    expect(tracker.observe(detail({ a: "2" }, 200))).toEqual({ appended: 0, confirm: true });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1", "3"]);
+    // Once settled, newer events are trusted by their time again.
+    advance(2_000);
+    expect(tracker.observe(detail({ a: "4" }, 400)).appended).toBe(1);
+  });
+
   it("treats toString, constructor and __proto__ as plain keys", () => {
     const { tracker, entries } = setup();
     tracker.applyRead(tracker.beginRead("c"), [customer({})]);
