@@ -275,7 +275,22 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   }
 }
 
+/** Events of whole entries (no `keys` narrowing), shared by every stream that delivers them. */
+const shared = new WeakMap<ChangeEntry, AttributesChangeEvent>();
+
 function toEvent(entry: ChangeEntry, changes: readonly AttributeChange[]): AttributesChangeEvent {
+  if (changes === entry.changes) {
+    let event = shared.get(entry);
+    if (!event) {
+      event = build(entry, changes);
+      shared.set(entry, event);
+    }
+    return event;
+  }
+  return build(entry, changes);
+}
+
+function build(entry: ChangeEntry, changes: readonly AttributeChange[]): AttributesChangeEvent {
   return {
     kind: "change",
     cursor: entry.cursor,

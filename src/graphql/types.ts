@@ -51,12 +51,16 @@ export class Participant {
   @Field(() => AttributeMapScalar, { description: "The participant's whole attribute map (string values)." })
   attributes!: Record<string, string>;
 
-  /** Builds the GraphQL object from a snapshot. */
-  static from(snapshot: ParticipantSnapshot): Participant {
+  /** `attributesVersion(attributes)` when already known (change events carry it); not a field. */
+  knownVersion?: string;
+
+  /** Builds the GraphQL object from a snapshot (`version`: the map's version, when already computed). */
+  static from(snapshot: ParticipantSnapshot, version?: string): Participant {
     return Object.assign(new Participant(), {
       ...snapshot,
       startTime: date(snapshot.startTime),
       endTime: date(snapshot.endTime),
+      knownVersion: version,
     });
   }
 }

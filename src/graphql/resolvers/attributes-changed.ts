@@ -3,7 +3,7 @@
  * (attributes/change-feed.ts), resumable with `after`, optionally starting from a snapshot.
  */
 import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from "type-graphql";
-import type { StreamItem } from "../../attributes/change-feed.js";
+import type { AttributesChangeEvent, StreamItem } from "../../attributes/change-feed.js";
 import { CursorExpiredError } from "../../attributes/change-log.js";
 import { TopicLimitError } from "../../genesys/channel-pool.js";
 import { GenesysError } from "../../genesys/errors.js";
@@ -97,16 +97,28 @@ export class AttributesChangedResolver {
   })
   attributesChanged(@Root() item: StreamItem, @Args(() => AttributesChangedArgs) _args: AttributesChangedArgs): AttributesChange {
     if (item.kind === "slow-consumer") throw slowConsumer(item.cursor, item.behind);
+    // One event object is shared by every subscriber of the same entry (see ChangeStream): build once.
+    let built = shapes.get(item);
+    if (!built) {
+      built = toAttributesChange(item);
+      shapes.set(item, built);
+    }
+    return built;
+  }
+}
+
+const shapes = new WeakMap<AttributesChangeEvent, AttributesChange>();
+
+function toAttributesChange(item: AttributesChangeEvent): AttributesChange {
     return Object.assign(new AttributesChange(), {
       cursor: item.cursor,
       snapshot: item.snapshot,
       conversationId: item.conversationId,
       participantId: item.participantId,
-      participant: Participant.from({ ...item.participant, attributes: item.attributes }),
+      participant: Participant.from({ ...item.participant, attributes: item.attributes }, item.version),
       changes: item.changes.map(AttributeChange.from),
       attributes: item.attributes,
       version: item.version,
       observedAt: item.observedAt,
     });
-  }
 }
