@@ -12,7 +12,8 @@
  *      pages as the consumer pulls, then the held live entries not already replayed;
  *    - {@link ChangeStream.startWithSnapshot}: one event per participant with its state as the
  *      log delivered it up to `seq`, then the held live entries after `seq`;
- * 3. a consumer that lets `limit` events pile up is ended: its queue is dropped and the last
+ * 3. a consumer that lets `limit` live events pile up (replayed and snapshot events do not
+ *    count: they are read from the log page by page) is ended: its queue is dropped and the last
  *    item is a {@link SlowConsumerEnd} carrying the cursor of the last event it received, so it
  *    can resume with `after`. Producers are never blocked or thrown into.
  * `onClose` runs exactly once, however the stream ends.
@@ -95,6 +96,11 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   private lastCursor: string;
   private waiter?: () => void;
   private terminal = false;
+  /**
+   * Live events among `ready` (always its tail: replayed and snapshot events are queued before
+   * the stream goes live). Only these count against `limit`.
+   */
+  private liveQueued = 0;
 
   constructor(private readonly options: ChangeStreamOptions) {
     this.coveredSeq = options.log.headSeq();
@@ -165,8 +171,10 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
 
   async next(): Promise<IteratorResult<StreamItem>> {
     for (;;) {
+      const wasLive = this.ready.length <= this.liveQueued;
       const item = this.ready.shift();
       if (item !== undefined) {
+        if (wasLive && this.liveQueued > 0) this.liveQueued -= 1;
         if (item.kind === "change") this.lastCursor = item.cursor;
         return { value: item, done: false };
       }
@@ -182,6 +190,7 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   /** Ends the stream from the consumer's side (graphql-ws `complete`, client gone). */
   return(): Promise<IteratorResult<StreamItem>> {
     this.ready.length = 0;
+    this.liveQueued = 0;
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -189,6 +198,7 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   /** Ends the stream because of a consumer-side error. */
   throw(error?: unknown): Promise<IteratorResult<StreamItem>> {
     this.ready.length = 0;
+    this.liveQueued = 0;
     this.close();
     return Promise.reject(error);
   }
@@ -254,7 +264,8 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   private enqueue(event: AttributesChangeEvent): void {
     if (this.terminal) return;
     this.ready.push(event);
-    if (this.ready.length > this.options.limit) this.slowConsumer(this.ready.length);
+    this.liveQueued += 1;
+    if (this.liveQueued > this.options.limit) this.slowConsumer(this.liveQueued);
     else this.wake();
   }
 
@@ -263,6 +274,7 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
     this.terminal = true;
     const end: SlowConsumerEnd = { kind: "slow-consumer", cursor: this.lastCursor, behind };
     this.ready.length = 0;
+    this.liveQueued = 0;
     this.ready.push(end);
     this.options.onSlowConsumer?.(end);
     this.close();

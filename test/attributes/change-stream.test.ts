@@ -115,6 +115,23 @@ describe("ChangeStream", () => {
     expect(values(await take(again.stream, 9))).toEqual(["2", "3", "4", "5", "6", "7", "8", "9", "10"]);
   });
 
+  it("does not count a large snapshot or replay page against the live limit", async () => {
+    const log = new InMemoryChangeLog({ epoch: "s" });
+    const { stream } = streamOn(log, 2);
+    const participants = Array.from({ length: 10 }, (_, i) => ({
+      info: { id: `p${i}`, conversationId: "c", purpose: "customer" },
+      attributes: attributeMap({ k: "0" }),
+      version: "0",
+      changes: [],
+    }));
+    stream.startWithSnapshot(participants, log.headSeq(), log.headCursor());
+    log.appendNow(entry("1"));
+    log.appendNow(entry("2"));
+    const items = await take(stream, 12);
+    expect(items.map((i) => i.kind)).toEqual(Array(12).fill("change"));
+    expect(values(items.slice(10))).toEqual(["1", "2"]);
+  });
+
   it("narrows by the matcher during replay and live alike", async () => {
     const log = new InMemoryChangeLog({ epoch: "s" });
     const after = log.headCursor();
