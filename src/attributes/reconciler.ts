@@ -64,7 +64,8 @@ export class Reconciler {
     this.burst = Math.max(1, options.burst ?? 5);
     this.reserve = Math.min(this.burst - 1, Math.max(0, options.reserve ?? 2));
     this.perMs = options.requestsPerMinute / 60_000;
-    this.tokens = this.burst;
+    // Start with the reserve only: confirmations can run at once, the sweep waits for its budget.
+    this.tokens = this.reserve;
     this.refilledAt = this.timers.now();
   }
 

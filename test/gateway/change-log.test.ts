@@ -17,8 +17,8 @@ import type { Client } from "graphql-ws";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AttributesChangedDocument, type AttributesChangedSubscription } from "../generated/graphql.js";
-import { control, createCall, setFaults, startStack, subscribe, wsClient, type LiveSubscription, type Stack, type TestCall } from "../support/stack.js";
+import { AttributesChangedDocument, UpdateAttributesDocument, type AttributesChangedSubscription } from "../generated/graphql.js";
+import { control, createCall, gqlData, setFaults, startStack, subscribe, wsClient, type LiveSubscription, type Stack, type TestCall } from "../support/stack.js";
 import { readLog } from "../support/emulator-http.js";
 
 type Change = AttributesChangedSubscription["attributesChanged"];
@@ -267,12 +267,16 @@ describe("under notification faults", () => {
     sub.stop();
   });
 
-  it("converges under drops and duplicates with no consecutive duplicate", async () => {
+  it("converges under drops, duplicates, reorder and socket drops with no consecutive duplicate", async () => {
     const call = await createCall(stack.emulator.url, freshQueue(), { n: "0" });
     const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId, participantId: call.customerId });
     await waitForTopic(stack, conversationTopic(call));
-    await setFaults(stack.emulator.url, { dropRate: 0.2, duplicateRate: 0.2, reorderWindowMs: 100 });
-    for (let i = 1; i <= 25; i++) await writer(stack, call)({ n: String(i) });
+    await setFaults(stack.emulator.url, { dropRate: 0.2, duplicateRate: 0.2, reorderWindowMs: 400, socketClosingGraceMs: 50 });
+    for (let i = 1; i <= 25; i++) {
+      await writer(stack, call)({ n: String(i) });
+      if (i === 8) await control(stack.emulator.url, "POST", "/notifications/socket-closing");
+      if (i === 16) await control(stack.emulator.url, "POST", "/notifications/disconnect");
+    }
     const seen = await changesUntil(sub, (c) => c.attributes.n === "25", 15_000);
     const values = seen.map((c) => Number(c.attributes.n));
     expect(values).toEqual([...values].sort((a, b) => a - b));
@@ -293,6 +297,30 @@ describe("under notification faults", () => {
     expect(found).toMatchObject({ conversationId: entered.conversationId, participantId: entered.customerId });
     expect(found.changes).toEqual([{ key: "ivr.intent", previous: null, value: "billing" }]);
     sub.stop();
+  });
+});
+
+describe("the verify loop's reads", () => {
+  it("reach subscribers through the change log when the notification is lost", async () => {
+    // Reconciliation is too slow to matter here (1 read a minute, already spent at start).
+    const stack = await startStack({ changes: { reconcileRequestsPerMinute: 1 } });
+    const client = wsClient(stack.gateway.wsUrl);
+    try {
+      const call = await createCall(stack.emulator.url, freshQueue());
+      const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId });
+      await waitForTopic(stack, conversationTopic(call));
+      await setFaults(stack.emulator.url, { dropRate: 1, visibilityDelayMs: { min: 30, max: 30 } });
+      const result = await gqlData(stack.gateway.url, UpdateAttributesDocument, {
+        input: { conversationId: call.conversationId, participantId: call.customerId, attributes: { disposition: "resolved" } },
+      });
+      expect(result.updateAttributes.__typename).toBe("AttributesUpdated");
+      const change = await nextChange(sub, 2_000);
+      expect(change.changes).toEqual([{ key: "disposition", previous: null, value: "resolved" }]);
+      sub.stop();
+    } finally {
+      await client.dispose();
+      await stack.close();
+    }
   });
 });
 
