@@ -2,7 +2,7 @@
  * Fault settings of the emulator: a zod schema, the defaults, and the merge rule used by
  * `PUT /emulator/faults` (given fields over the *defaults*, so `PUT {}` restores them).
  *
- * The last five fields are read by the notification service (through a getter the server
+ * The last seven fields are read by the notification service (through a getter the server
  * passes it); the rest are applied by the REST layer (server.ts, writes.ts).
  */
 import { z } from "zod";
@@ -55,6 +55,12 @@ export const FaultsSchema = z.strictObject({
    * nothing ever arrives on it.
    */
   answerPings: z.boolean(),
+  /**
+   * Notification service: `eventTime` of attribute detail events is rounded down to a multiple
+   * of this many ms, so writes made visible within one such window share an eventTime (Genesys
+   * documents no resolution). Default 1.
+   */
+  eventTimeResolutionMs: z.number().int().min(1).max(3_600_000),
 });
 
 /** The complete fault settings. */
@@ -82,6 +88,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
   answerPings: true,
+  eventTimeResolutionMs: 1,
 });
 
 /** Result of {@link parseFaultsPatch}: the validated patch, or a readable error message. */

@@ -30,6 +30,7 @@ const DEFAULTS = {
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
   answerPings: true,
+  eventTimeResolutionMs: 1,
 };
 
 beforeAll(async () => {

@@ -5,7 +5,8 @@
  * - `includeSnapshot` starts with the current state and misses no write made during subscribe;
  * - unknown, foreign and no-longer-covered cursors → CURSOR_EXPIRED;
  * - reordered notifications (reorderWindowMs 400, writes racing in pairs, so some share an
- *   `eventTime`) never leave a conversation or queue subscriber on an older value: in 10 trials
+ *   `eventTime`, and in every other trial all of them do) never leave a conversation or queue
+ *   subscriber on an older value: in 10 trials
  *   every delivered sequence follows the emulator's write log order and ends on Genesys's state;
  * - dropped notifications (no socket drop) are healed by reconciliation; duplicates yield nothing;
  * - after a reconnect, a queue subscription finds a conversation that entered the queue during
@@ -233,7 +234,8 @@ describe("under notification faults", () => {
       const byQueue = subscribe(client, AttributesChangedDocument, { queueId, participantId: call.customerId, keys: ["counter"] });
       await waitForTopic(stack, conversationTopic(call));
       await waitForTopic(stack, queueTopic(queueId));
-      await setFaults(stack.emulator.url, { reorderWindowMs: 400 });
+      // Every other trial, every attribute event of the burst also shares one eventTime.
+      await setFaults(stack.emulator.url, { reorderWindowMs: 400, eventTimeResolutionMs: trial % 2 === 1 ? 60_000 : 1 });
       // Pairs of writes race each other: their visibility order (and often their eventTime) is Genesys's choice.
       for (let i = 1; i <= 12; i += 2) await Promise.all([write({ counter: String(i) }), write({ counter: String(i + 1) })]);
       const truth = (await stack.sdk.conversations.getConversation(call.conversationId)).participants!.find((p) => p.id === call.customerId)!.attributes!.counter!;

@@ -73,6 +73,8 @@ export interface NotificationFaults {
   socketClosingGraceMs: number;
   /** Whether a client's `{"message":"ping"}` gets a pong (false simulates a half-open socket). */
   answerPings: boolean;
+  /** `eventTime` of attribute detail events rounded down to a multiple of this (ms); 1 = exact. */
+  eventTimeResolutionMs: number;
 }
 
 /** Dependencies and settings of {@link createNotificationService}. */
@@ -439,7 +441,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     sweep();
     const live = [...channels.values()].filter((c) => c.connection && c.topics.size > 0);
     if (live.length === 0) return;
-    for (const event of eventsForChange(change)) {
+    for (const event of eventsForChange(change, opts.faults().eventTimeResolutionMs)) {
       const targets = live.filter((c) => c.topics.has(event.topicName));
       if (targets.length === 0) continue;
       const frame = JSON.stringify({
