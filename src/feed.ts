@@ -11,6 +11,7 @@ import { NotificationChannelPool } from "./genesys/channel-pool.js";
 import { NotificationChannel } from "./genesys/notifications.js";
 import { toConversationSnapshot } from "./genesys/participants.js";
 import type { Logger } from "./logger.js";
+import type { WriteConfirmations } from "./attributes/update.js";
 
 /** Settings of the change feed (all optional; defaults in README "Configuration"). Durations in ms. */
 export interface ChangeFeedSettings {
@@ -35,6 +36,8 @@ export interface ChangeFeedParts {
   feed: AttributeChangeFeed;
   log: ChangeLog;
   channels: NotificationChannelPool;
+  /** For AttributeUpdater `confirmations`: the verify loop waits on the change log. */
+  confirmations: WriteConfirmations;
   /** For AttributeUpdater `observeRead`: the verify loop's reads reach the change log. */
   observeRead(conversationId: string): ((conversation: Models.Conversation | null) => void) | undefined;
   /** Stops the reconciler and closes every channel. */
@@ -75,6 +78,7 @@ export function createChangeFeed(options: {
     feed,
     log,
     channels,
+    confirmations: { watch: (conversationId, participantId) => feed.watchParticipant(conversationId, participantId) },
     observeRead: (conversationId) => {
       const apply = feed.observeRead(conversationId);
       return apply && ((conversation) => apply(conversation ? toConversationSnapshot(conversation) : null));

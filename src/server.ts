@@ -76,7 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const services: GatewayServices = {
     genesys,
     logger,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, observeRead: changes.observeRead }),
+    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, observeRead: changes.observeRead, confirmations: changes.confirmations }),
     feed: changes.feed,
   };
 

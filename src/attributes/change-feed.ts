@@ -30,6 +30,7 @@ import { CursorExpiredError, type ChangeEntry, type ChangeLog, type ParticipantI
 import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./change-stream.js";
 import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
 import { ConversationReads } from "./conversation-reads.js";
+import { ParticipantStates } from "./participant-watch.js";
 import { Reconciler, type ReconcilerTimers } from "./reconciler.js";
 import { attributesVersion } from "./version.js";
 
@@ -58,6 +59,8 @@ export interface TopicSubscriptions {
   release(topics: string[]): Promise<void>;
   on(event: "event", listener: (envelope: NotificationEnvelope) => void): unknown;
   on(event: "reconnected", listener: (topics: string[]) => void): unknown;
+  /** True while the topic is subscribed on a connected channel with no gap since (see NotificationChannel.live). */
+  isLive(topic: string): boolean;
 }
 
 /** What the feed needs from Genesys REST. */
@@ -109,6 +112,8 @@ interface Watch {
   readMark: number;
   /** Set while lingering after the last holder left. */
   cancelLinger?: () => void;
+  /** A subscriber held it (not only write confirmations): background reconciliation covers it. */
+  subscribed: boolean;
 }
 
 /** A registered subscriber. */
@@ -131,6 +136,10 @@ export class AttributeChangeFeed {
   private readonly now: () => number;
   private lastSweep = 0;
   private readonly stopListening: () => void;
+  /** Write confirmations waiting on a conversation's entries. */
+  private readonly confirmations = new Map<string, Set<ParticipantStates>>();
+  /** Conversations being re-read after a channel reconnect: their state may be behind (a gap is open). */
+  private readonly resyncing = new Map<string, number>();
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
     this.now = options.now ?? Date.now;
@@ -204,6 +213,7 @@ export class AttributeChangeFeed {
     this.register(index, indexKey, subscriber);
     try {
       const watch = this.watch(key, conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!));
+      watch.subscribed = true;
       watching = true;
       await watch.ready;
       if (conversationId !== undefined) await this.baselineConversation(conversationId, watch, start.includeSnapshot === true);
@@ -235,7 +245,7 @@ export class AttributeChangeFeed {
       watch.holders += 1;
       return watch;
     }
-    const created: Watch = { topic, holders: 1, sinceSeq: this.options.log.headSeq(), readMark: 0, ready: Promise.resolve() };
+    const created: Watch = { topic, holders: 1, sinceSeq: this.options.log.headSeq(), readMark: 0, ready: Promise.resolve(), subscribed: false };
     // A baseline read must start after the topic is subscribed, or a change in between is never notified.
     created.ready = this.options.topics.acquire([topic]).then(() => {
       created.readMark = this.reads.mark();
@@ -270,6 +280,62 @@ export class AttributeChangeFeed {
     const timer = setTimeout(end, linger);
     timer.unref();
     watch.cancelLinger = () => clearTimeout(timer);
+  }
+
+  /**
+   * Watches one participant for a write's verify loop (update.ts `WriteConfirmations`): takes a
+   * share of the conversation's watch (subscribing its topic if nobody else does; it lingers
+   * `lingerMs` after, so the next write to the conversation finds it subscribed), and queues
+   * every entry appended for the participant. Conversations watched only for writes are not
+   * swept by background reconciliation (the verify loop has its own fallback reads).
+   * @returns undefined when the topic cannot be subscribed (topic limit, channel failure): the
+   *   verify loop then polls. Never rejects.
+   */
+  async watchParticipant(conversationId: string, participantId: string): Promise<ParticipantStates | undefined> {
+    const key = `c:${conversationId}`;
+    const topic = conversationAttributesTopic(conversationId);
+    let watch: Watch;
+    try {
+      watch = this.watch(key, topic);
+    } catch (error) {
+      this.options.logger.warn({ err: String(error), conversationId }, "write confirmation cannot watch the conversation; polling");
+      return undefined;
+    }
+    try {
+      await watch.ready;
+    } catch (error) {
+      this.options.logger.warn({ err: String(error), conversationId }, "write confirmation cannot subscribe the conversation's topic; polling");
+      return undefined;
+    }
+    let set = this.confirmations.get(conversationId);
+    if (!set) this.confirmations.set(conversationId, (set = new Set()));
+    const states: ParticipantStates = new ParticipantStates(
+      participantId,
+      () => this.isCurrent(conversationId),
+      () => {
+        const current = this.confirmations.get(conversationId);
+        current?.delete(states);
+        if (current?.size === 0) this.confirmations.delete(conversationId);
+        if (this.watches.get(key) === watch) this.unwatch(key);
+      },
+    );
+    set.add(states);
+    return states;
+  }
+
+  /**
+   * Whether the log's state of a conversation is current as far as the gateway can know: it is
+   * watched, its topic is live on a connected channel with no gap since, no re-read after a
+   * reconnect is pending, and no suspect notification awaits confirmation. (Genesys delivers
+   * notifications at most once: an event dropped without a socket drop is invisible here and
+   * healed by reconciliation or a later read.)
+   */
+  isCurrent(conversationId: string): boolean {
+    const watch = this.watches.get(`c:${conversationId}`);
+    const viaQueue = watch ? undefined : this.tracker.queuesOf(conversationId).map((q) => this.watches.get(`q:${q}`)).find((w) => w !== undefined);
+    const held = watch ?? viaQueue;
+    if (!held || !this.options.topics.isLive(held.topic)) return false;
+    return !this.resyncing.has(conversationId) && !this.tracker.isSuspect(conversationId);
   }
 
   /**
@@ -322,6 +388,8 @@ export class AttributeChangeFeed {
 
   /** Hands an appended entry to the streams that can match it, and only those. */
   private fanOut(entry: ChangeEntry): void {
+    const confirming = this.confirmations.get(entry.conversationId);
+    if (confirming) for (const states of confirming) states.push(entry);
     const direct = this.byConversation.get(entry.conversationId);
     if (direct) for (const s of direct) s.stream.offer(entry);
     for (const queueId of entry.queueIds) {
@@ -409,8 +477,18 @@ export class AttributeChangeFeed {
       if (q !== undefined && this.watches.has(`q:${q}`)) queues.push(q);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    for (const id of conversations) this.resyncing.set(id, (this.resyncing.get(id) ?? 0) + 1);
+    const reread = async (id: string) => {
+      try {
+        await this.readWithRetries(id, true);
+      } finally {
+        const n = (this.resyncing.get(id) ?? 1) - 1;
+        if (n > 0) this.resyncing.set(id, n);
+        else this.resyncing.delete(id);
+      }
+    };
     await Promise.all([
-      ...[...conversations].map((id) => limit(() => this.readWithRetries(id, true))),
+      ...[...conversations].map((id) => limit(() => reread(id))),
       ...queues.map(async (q) => {
         try {
           await this.discover(q, true);
@@ -482,9 +560,10 @@ export class AttributeChangeFeed {
   /** Conversations the reconciliation sweep covers: watched, not ended. */
   private watchedConversations(): string[] {
     const ids = new Set<string>();
-    for (const key of this.watches.keys()) {
-      if (key.startsWith("c:")) ids.add(key.slice(2));
-      else for (const id of this.tracker.conversationsInQueue(key.slice(2))) ids.add(id);
+    for (const [key, watch] of this.watches) {
+      if (key.startsWith("c:")) {
+        if (watch.subscribed) ids.add(key.slice(2));
+      } else for (const id of this.tracker.conversationsInQueue(key.slice(2))) ids.add(id);
     }
     return [...ids].filter((id) => this.tracker.endedAt(id) === undefined);
   }

@@ -16,13 +16,59 @@ import { attributesVersion } from "./version.js";
 
 /** What the updater needs from Genesys (implemented by `GenesysClient`). */
 export interface AttributeBackend {
-  getConversation(conversationId: string, opts: { deadline?: number }): Promise<Models.Conversation | null>;
+  /**
+   * `GET /api/v2/conversations/{id}`; null on 404. `priority` is the budget class of the call
+   * (`write` for the read before a PATCH, `confirm` for verify reads).
+   */
+  getConversation(
+    conversationId: string,
+    opts: { deadline?: number; priority?: "write" | "confirm" },
+  ): Promise<Models.Conversation | null>;
   patchParticipantAttributes(
     conversationId: string,
     participantId: string,
     attributes: Record<string, string>,
-    opts: { deadline?: number },
+    opts: { deadline?: number; priority?: "write" },
   ): Promise<void>;
+}
+
+/**
+ * A participant's states as the change log learns them (notifications, and every read that
+ * reaches the log), for the duration of one write. Implemented by the change feed.
+ */
+export interface ParticipantWatch {
+  /**
+   * True while the notifications covering the participant are live: the channel holding its
+   * topic is connected and no gap is open. While false, the verify loop polls on the fast schedule.
+   */
+  live(): boolean;
+  /**
+   * The next state appended for the participant after the previous `next()` (states queue up
+   * between calls); resolves undefined once the watch is closed.
+   */
+  next(): Promise<WatchedState | undefined>;
+  /** Forgets the states queued so far (those learned before the write's own version check). */
+  drain(): void;
+  /** Ends the watch (the topic is released, possibly after a linger). */
+  close(): void;
+}
+
+/** One change-log entry of the watched participant. */
+export interface WatchedState {
+  /** The participant with its whole map after the change. */
+  participant: ParticipantSnapshot;
+  /** The keys this entry changed (the log's own diff: what the notification or read brought). */
+  changedKeys: readonly string[];
+}
+
+/** Where the verify loop gets participant states from the change log. */
+export interface WriteConfirmations {
+  /**
+   * Watches one participant; resolves once its Genesys topic is subscribed, or undefined when
+   * notifications cannot serve it (topic limit, channel failure): the loop then only polls.
+   * Never rejects.
+   */
+  watch(conversationId: string, participantId: string): Promise<ParticipantWatch | undefined>;
 }
 
 /** One update request (validated at the GraphQL edge). */
@@ -45,23 +91,52 @@ export type UpdateOutcome =
       participant: ParticipantSnapshot;
       /** PATCH requests sent (0: the values were already in place). */
       attempts: number;
-      /** ms from the first PATCH to the read that showed every written key (0 when attempts is 0). */
+      /** ms from the first PATCH to the state (event or read) that showed every written key (0 when attempts is 0). */
       confirmedAfterMs: number;
+      /** Where the confirming state came from: the change log (a notification) or a verify read. */
+      confirmedBy: "change-log" | "read" | "none";
     }
-  | { kind: "conflict"; message: string; expectedVersion: string; participant: ParticipantSnapshot }
+  | {
+      kind: "conflict";
+      message: string;
+      expectedVersion: string;
+      participant: ParticipantSnapshot;
+      /**
+       * True when Genesys showed every key of this write (it was applied, and the other writer's
+       * change is there too or overwrote it later); false when nothing was written (stale
+       * version) or the write was not seen.
+       */
+      writeApplied: boolean;
+      /** Keys another writer changed between the version check and the answer (empty for a stale version: the version is a hash). */
+      conflictingKeys: string[];
+      /** PATCH requests sent. */
+      attempts: number;
+    }
   | { kind: "unavailable"; message: string; reason: UnavailableReason }
-  | { kind: "not-confirmed"; message: string; attempts: number; participant?: ParticipantSnapshot };
+  | {
+      kind: "not-confirmed";
+      message: string;
+      attempts: number;
+      /** True when Genesys answered 202 to at least one PATCH of this update. */
+      accepted: boolean;
+      participant?: ParticipantSnapshot;
+    };
 
 /** Timing of the verify loop. All in ms. */
 export interface VerifyTiming {
   /** Total time allowed from the request's start to confirmation. Default 5 000. */
   deadlineMs: number;
-  /** First wait before re-reading after a PATCH. Default 40. */
+  /** First wait before re-reading after a PATCH when notifications are down. Default 40. */
   firstPollMs: number;
   /** Growth factor of the wait between reads. Default 1.5. */
   pollGrowth: number;
   /** Longest wait between reads. Default 1 000. */
   maxPollMs: number;
+  /**
+   * Wait between fallback reads while the change log's notifications are live: the event
+   * normally confirms the write long before; the read only covers a dropped event. Default 1 000.
+   */
+  livePollMs: number;
   /** A write still invisible this long after it was sent is sent again. Default 1 500. */
   resendAfterMs: number;
 }
@@ -72,6 +147,7 @@ export const DEFAULT_VERIFY_TIMING: VerifyTiming = {
   firstPollMs: 40,
   pollGrowth: 1.5,
   maxPollMs: 1_000,
+  livePollMs: 1_000,
   resendAfterMs: 1_500,
 };
 
@@ -89,33 +165,41 @@ export interface AttributeUpdaterOptions {
    * the change log like any other read.
    */
   observeRead?: (conversationId: string) => ((conversation: Models.Conversation | null) => void) | undefined;
+  /** Confirmation from the change log; without it the loop only polls. */
+  confirmations?: WriteConfirmations;
 }
 
 type Read =
   | { kind: "ok"; participant: ParticipantSnapshot }
   | { kind: "missing"; reason: "CONVERSATION_NOT_FOUND" | "PARTICIPANT_NOT_FOUND" };
 
+/** What one wait of the loop produced. */
+type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" };
+
 /**
- * Applies attribute updates with optimistic concurrency and read-back verification.
+ * Applies attribute updates with optimistic concurrency and verification.
  *
  * Per participant, updates run one at a time in arrival order; the deadline counts from the
  * request's arrival, time spent queued behind earlier writes included. Each one:
- * 1. reads the conversation fresh (`GET /api/v2/conversations/{id}`);
- * 2. unknown conversation/participant → `unavailable`; `expectedVersion` ≠ current → `conflict`;
- *    every value already in place → `updated` with 0 attempts;
- * 3. PATCHes the keys, then re-reads with growing waits until every written key shows its value;
- *    a write invisible for `resendAfterMs` is re-sent — with `expectedVersion`, only while no
- *    other writer changed the participant (keys we did not write still equal what we read
- *    first, written keys show either that or our value); a written key showing a third value
- *    means another writer got in (`conflict` with `expectedVersion`, otherwise `not-confirmed`
- *    naming the keys);
- * 4. past the deadline → `not-confirmed`. A Genesys 4xx on the first PATCH → `unavailable`
- *    (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx after a PATCH was accepted →
- *    `not-confirmed` (the accepted write may still land).
+ * 1. watches the participant on the change log (subscribing its topic if nobody else does),
+ *    then reads the conversation fresh (`GET /api/v2/conversations/{id}`);
+ * 2. unknown conversation/participant → `unavailable`; `expectedVersion` ≠ current → `conflict`
+ *    (`writeApplied` false); every value already in place → `updated` with 0 attempts;
+ * 3. PATCHes the keys, then waits for a state showing every written key: states come from the
+ *    change log as Genesys notifies them (no Genesys call), and from fallback reads — every
+ *    `livePollMs` while notifications are live, on the fast growing schedule while they are
+ *    down. A write invisible for `resendAfterMs` is re-sent — with `expectedVersion`, only while
+ *    no other writer changed the participant;
+ * 4. with `expectedVersion`, any state showing another writer's change (a key this write does
+ *    not set changed, or a written key showing a third value) between the version check and the
+ *    answer makes the answer `conflict` naming those keys, with `writeApplied` saying whether
+ *    Genesys showed this write; without it, a written key overwritten → `not-confirmed`;
+ * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
+ *    4xx on the first PATCH → `unavailable` (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx
+ *    after a PATCH was accepted → `not-confirmed` (the accepted write may still land).
  * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
- * Transient Genesys failures (429, 5xx, network, a call outliving the deadline) are retried
- * by the client inside the deadline; when they persist the outcome is `not-confirmed`.
- * Never throws for Genesys failures.
+ * A failed verify read (429, 5xx, network, a call outliving the deadline) does not end the
+ * loop: it keeps waiting and reading until the deadline. Never throws for Genesys failures.
  */
 export class AttributeUpdater {
   private readonly lock = new KeyedLock();
@@ -132,10 +216,17 @@ export class AttributeUpdater {
   /** Runs one update; see the class comment for the outcomes. */
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
-    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request, deadline));
+    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
+      const watch = await this.options.confirmations?.watch(request.conversationId, request.participantId);
+      try {
+        return await this.apply(request, deadline, watch);
+      } finally {
+        watch?.close();
+      }
+    });
   }
 
-  private async apply(request: AttributeUpdate, deadline: number): Promise<UpdateOutcome> {
+  private async apply(request: AttributeUpdate, deadline: number, watch: ParticipantWatch | undefined): Promise<UpdateOutcome> {
     const wanted = request.attributes;
     const keys = Object.keys(wanted);
     let attempts = 0;
@@ -144,33 +235,45 @@ export class AttributeUpdater {
     let lastSeen: ParticipantSnapshot | undefined;
 
     try {
-      const first = await this.read(request, deadline);
+      const first = await this.read(request, deadline, "write");
+      // States the log learned up to the version check are the baseline, not news.
+      watch?.drain();
       if (first.kind === "missing") return unavailable(first.reason, request);
       lastSeen = first.participant;
       const conflict = this.versionConflict(request, first.participant);
       if (conflict) return conflict;
       if (keys.every((k) => shows(first.participant.attributes, k, wanted[k]!))) {
-        return { kind: "updated", participant: first.participant, attempts: 0, confirmedAfterMs: 0 };
+        return { kind: "updated", participant: first.participant, attempts: 0, confirmedAfterMs: 0, confirmedBy: "none" };
       }
       // The map before our write: a written key showing neither this nor our value, or any
       // other key changing, means someone else wrote.
       const baseline = first.participant.attributes;
+      /** Written keys Genesys has shown with our value at least once. */
+      const landed = new Set<string>();
+      /** Keys another writer changed since the version check (with expectedVersion: a conflict). */
+      const others = new Set<string>();
 
       let firstSentAt = 0;
       let lastSentAt = 0;
       let wait = this.timing.firstPollMs;
+      let poll: Promise<Wake> | undefined;
+      let nextState: Promise<Wake> | undefined;
       for (;;) {
         const due = attempts === 0 || this.now() - lastSentAt >= this.timing.resendAfterMs;
         if (due && this.now() < deadline) {
           if (attempts > 0 && request.expectedVersion !== undefined && lastSeen) {
             // Re-send only onto the state the caller based the write on.
-            const others = changedByOthers(baseline, lastSeen.attributes, wanted);
-            if (others.length > 0) {
+            const changed = changedByOthers(baseline, lastSeen.attributes, wanted);
+            if (changed.length > 0 || others.size > 0) {
+              const conflicting = [...new Set([...others, ...changed])].sort();
               return {
                 kind: "conflict",
                 expectedVersion: request.expectedVersion,
                 participant: lastSeen,
-                message: `Another writer changed ${quote(others)} while this update was being applied; it was not re-sent, but the write already accepted may still become visible.`,
+                writeApplied: false,
+                conflictingKeys: conflicting,
+                attempts,
+                message: `Another writer changed ${quote(conflicting)} while this update was being applied; it was not re-sent, and the write Genesys already accepted was not seen (it may still become visible).`,
               };
             }
           }
@@ -184,63 +287,125 @@ export class AttributeUpdater {
             return {
               kind: "not-confirmed",
               attempts,
+              accepted,
               participant: lastSeen,
-              message: `Genesys refused a re-send (${sent.error.status} ${sent.error.code}: ${sent.error.message}); the write it accepted earlier may still become visible.`,
+              message: `Genesys accepted this write earlier but refused a re-send (${sent.error.status} ${sent.error.code}: ${sent.error.message}); the accepted write was not seen and may still become visible.`,
             };
           } else lastError = sent.error;
           wait = this.timing.firstPollMs;
+          poll = undefined;
         }
 
         const remaining = deadline - this.now();
         if (remaining <= 0) break;
-        await this.sleep(Math.min(wait, remaining));
-        wait = Math.min(this.timing.maxPollMs, wait * this.timing.pollGrowth);
+        const live = watch?.live() === true;
+        poll ??= this.sleep(Math.min(live ? this.timing.livePollMs : wait, remaining)).then((): Wake => ({ kind: "poll" }));
+        if (watch) nextState ??= watch.next().then((state): Wake => ({ kind: "state", state }));
+        const woke = await (nextState ? Promise.race([nextState, poll]) : poll);
 
-        let seen: Read;
-        try {
-          seen = await this.read(request, deadline);
-        } catch (error) {
-          if (error instanceof GenesysError && error.isTransient) {
-            lastError = error;
-            continue; // outage: keep trying until the deadline
+        let seen: ParticipantSnapshot;
+        let confirmedBy: "change-log" | "read";
+        /** Keys that changed in what was just seen: an entry's own diff, or for a read every key differing from the baseline. */
+        let changed: string[];
+        if (woke.kind === "state") {
+          nextState = undefined;
+          if (!woke.state) {
+            watch = undefined; // the watch ended: polling only from here
+            continue;
           }
-          throw error;
+          seen = woke.state.participant;
+          confirmedBy = "change-log";
+          changed = woke.state.changedKeys.filter((k) => !(k in wanted) || !shows(seen.attributes, k, wanted[k]!));
+        } else {
+          poll = undefined;
+          if (!live) wait = Math.min(this.timing.maxPollMs, wait * this.timing.pollGrowth);
+          let read: Read;
+          try {
+            read = await this.read(request, deadline, "confirm");
+          } catch (error) {
+            if (error instanceof GenesysError && (error.isTransient || error.status >= 500)) {
+              lastError = error;
+              continue; // one failed read: keep waiting and reading until the deadline
+            }
+            throw error;
+          }
+          if (read.kind === "missing") return unavailable(read.reason, request);
+          seen = read.participant;
+          confirmedBy = "read";
+          changed = changedByOthers(baseline, seen.attributes, wanted);
         }
-        if (seen.kind === "missing") return unavailable(seen.reason, request);
-        lastSeen = seen.participant;
-        const shown = seen.participant.attributes;
+        lastSeen = seen;
+        const shown = seen.attributes;
+        for (const k of keys) if (shows(shown, k, wanted[k]!)) landed.add(k);
+        for (const k of changed) if (!(k in wanted)) others.add(k);
         if (keys.every((k) => shows(shown, k, wanted[k]!))) {
-          return { kind: "updated", participant: seen.participant, attempts, confirmedAfterMs: this.now() - firstSentAt };
-        }
-        const overwritten = keys.filter((k) => !shows(shown, k, wanted[k]!) && shown[k] !== baseline[k]);
-        if (overwritten.length > 0) {
-          if (request.expectedVersion !== undefined) {
+          if (request.expectedVersion !== undefined && others.size > 0) {
+            const conflicting = [...others].sort();
             return {
               kind: "conflict",
               expectedVersion: request.expectedVersion,
-              participant: seen.participant,
-              message: `Another writer changed ${quote(overwritten)} while this update was being applied.`,
+              participant: seen,
+              writeApplied: true,
+              conflictingKeys: conflicting,
+              attempts,
+              message: `This write was applied, but another writer changed ${quote(conflicting)} after the version check: the participant is not the version this write was based on plus this write.`,
+            };
+          }
+          return { kind: "updated", participant: seen, attempts, confirmedAfterMs: this.now() - firstSentAt, confirmedBy };
+        }
+        // A written key showing a third value, or going away from our value once shown: another writer.
+        const overwritten = keys.filter((k) => !shows(shown, k, wanted[k]!) && (changed.includes(k) || landed.has(k)));
+        if (overwritten.length > 0) {
+          const applied = keys.every((k) => landed.has(k));
+          if (request.expectedVersion !== undefined) {
+            const conflicting = [...new Set([...others, ...overwritten])].sort();
+            return {
+              kind: "conflict",
+              expectedVersion: request.expectedVersion,
+              participant: seen,
+              writeApplied: applied,
+              conflictingKeys: conflicting,
+              attempts,
+              message: applied
+                ? `This write was applied, then another writer changed ${quote(conflicting)}; the current values are not the ones written.`
+                : `Another writer changed ${quote(conflicting)} while this update was being applied; this write was not seen in full (it may still become visible).`,
             };
           }
           return {
             kind: "not-confirmed",
             attempts,
-            participant: seen.participant,
-            message: `Another writer changed ${quote(overwritten)} before this update became visible; the current values are not the ones written.`,
+            accepted,
+            participant: seen,
+            message: applied
+              ? `This write was applied, then another writer changed ${quote(overwritten)}; the current values are not the ones written.`
+              : `Another writer changed ${quote(overwritten)} before this update became visible; the current values are not the ones written.`,
           };
         }
       }
-      const seconds = `${this.timing.deadlineMs} ms`;
+      const budget = `${this.timing.deadlineMs} ms`;
+      if (request.expectedVersion !== undefined && others.size > 0) {
+        const conflicting = [...others].sort();
+        return {
+          kind: "conflict",
+          expectedVersion: request.expectedVersion,
+          participant: lastSeen!,
+          writeApplied: false,
+          conflictingKeys: conflicting,
+          attempts,
+          message: `Another writer changed ${quote(conflicting)} after the version check, and this write was not seen within ${budget}${accepted ? " (Genesys accepted it; it may still become visible)" : ""}.`,
+        };
+      }
       return {
         kind: "not-confirmed",
         attempts,
+        accepted,
         participant: lastSeen,
         message:
           attempts === 0
-            ? `The deadline of ${seconds} passed before the write could be sent (it waited behind earlier writes to this participant); nothing was sent.`
+            ? `The deadline of ${budget} passed before the write could be sent (it waited behind earlier writes to this participant); nothing was sent.`
             : accepted
-              ? `Genesys accepted the write but did not show it within ${seconds}; it may still become visible.`
-              : `Genesys did not accept the write within ${seconds}${lastError ? ` (last error ${lastError.status || lastError.code}: ${lastError.message})` : ""}.`,
+              ? `Genesys accepted the write (202) but did not show it within ${budget}${lastError ? ` (last error ${lastError.status || lastError.code}: ${lastError.message})` : ""}; it may still become visible.`
+              : `Genesys did not accept the write within ${budget}${lastError ? ` (last error ${lastError.status || lastError.code}: ${lastError.message})` : ""}; it may or may not have landed.`,
       };
     } catch (error) {
       if (error instanceof GenesysError) {
@@ -250,8 +415,14 @@ export class AttributeUpdater {
         return {
           kind: "not-confirmed",
           attempts,
+          accepted,
           participant: lastSeen,
-          message: `Genesys could not be reached to ${attempts === 0 ? "read" : "confirm"} the participant (${error.status || error.code}: ${error.message}).`,
+          message:
+            attempts === 0
+              ? `Genesys could not be read before writing (${error.status || error.code}: ${error.message}); nothing was sent.`
+              : accepted
+                ? `Genesys accepted the write (202) but refused the read that would confirm it (${error.status || error.code}: ${error.message}); it may be visible already.`
+                : `Genesys could not be reached to send or confirm the write (${error.status || error.code}: ${error.message}); it may or may not have landed.`,
         };
       }
       throw error;
@@ -269,13 +440,16 @@ export class AttributeUpdater {
       kind: "conflict",
       expectedVersion: request.expectedVersion,
       participant,
+      writeApplied: false,
+      conflictingKeys: [],
+      attempts: 0,
       message: `The participant's version is ${version}, not the expected ${request.expectedVersion}; nothing was written.`,
     };
   }
 
-  private async read(request: AttributeUpdate, deadline: number): Promise<Read> {
+  private async read(request: AttributeUpdate, deadline: number, priority: "write" | "confirm"): Promise<Read> {
     const observe = this.options.observeRead?.(request.conversationId);
-    const conversation = await this.options.backend.getConversation(request.conversationId, { deadline });
+    const conversation = await this.options.backend.getConversation(request.conversationId, { deadline, priority });
     observe?.(conversation);
     if (!conversation) return { kind: "missing", reason: "CONVERSATION_NOT_FOUND" };
     const participant = toConversationSnapshot(conversation).participants.find((p) => p.id === request.participantId);
@@ -290,6 +464,7 @@ export class AttributeUpdater {
     try {
       await this.options.backend.patchParticipantAttributes(request.conversationId, request.participantId, request.attributes, {
         deadline,
+        priority: "write",
       });
       return { kind: "accepted" };
     } catch (error) {

@@ -95,6 +95,11 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     await Promise.all([...group(placed)].map(([slot, list]) => slot.channel.release(list)));
   }
 
+  /** True when the topic's channel is connected with it subscribed and no gap open (NotificationChannel.isLive). */
+  isLive(topic: string): boolean {
+    return this.placement.get(topic)?.channel.isLive(topic) ?? false;
+  }
+
   /** Topics subscribed on every channel. */
   get topics(): string[] {
     return this.slots.flatMap((s) => s.channel.topics);

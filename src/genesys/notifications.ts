@@ -77,6 +77,8 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
   private watchdog?: NodeJS.Timeout;
   private pinger?: NodeJS.Timeout;
   private failures = 0;
+  /** The socket went down and topics are not yet in place again: events in between are lost. */
+  private gap = false;
   private readonly heartbeatTimeoutMs: number;
   private readonly pingIntervalMs: number;
   private readonly reconnectDelayMs: number;
@@ -88,6 +90,15 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.pingIntervalMs = options.pingIntervalMs ?? Math.max(50, Math.floor(this.heartbeatTimeoutMs / 3));
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+  }
+
+  /**
+   * True when `topic` is subscribed and its events are flowing: the socket is open and no gap
+   * (socket down, reconnect under way) is open since. Events Genesys drops without a socket drop
+   * cannot be seen here (delivery is at most once).
+   */
+  isLive(topic: string): boolean {
+    return !this.closed && !this.gap && this.socket?.readyState === WebSocket.OPEN && this.subscribed.has(topic);
   }
 
   /** Topics currently subscribed on the Genesys channel. */
@@ -277,11 +288,13 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.options.logger.warn({ channelId: this.channel?.id, why }, "notification socket down");
     this.stopTimers();
     this.socket = undefined;
+    this.gap = true;
     this.reconnectSoon();
   }
 
   private reconnectSoon(delay?: number, fresh = false): void {
     if (this.closed) return;
+    this.gap = true;
     clearTimeout(this.reconnectTimer);
     const wait = delay ?? Math.min(this.maxReconnectDelayMs, this.reconnectDelayMs * 2 ** this.failures);
     this.reconnectTimer = setTimeout(() => {
@@ -289,6 +302,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
         .then(() => this.sync())
         .then(() => {
           if (this.closed) return;
+          this.gap = false;
           // Topics are in place again: consumers may now re-read what they missed.
           this.options.logger.info({ channelId: this.channel?.id }, "notification socket reconnected");
           this.emit("reconnected");

@@ -137,6 +137,18 @@ export class VersionConflict {
 
   @Field(() => Participant, { description: "The participant as it is now (its `version` is the current one)." })
   participant!: Participant;
+
+  @Field(() => Boolean, {
+    description:
+      "True when this write was applied: Genesys showed every written key, but another writer's change (conflictingKeys) landed between the version check and the answer, so the result is not 'expectedVersion plus this write'. False when nothing was written (stale expectedVersion) or the write was not seen (it may still become visible if Genesys accepted it).",
+  })
+  writeApplied!: boolean;
+
+  @Field(() => [String], {
+    description:
+      "Keys another writer changed after the version check, sorted. Empty for a stale expectedVersion (versions are hashes: which keys differ is unknown).",
+  })
+  conflictingKeys!: string[];
 }
 
 /** Why `updateAttributes` could not write. */
@@ -175,6 +187,11 @@ export class UpdateNotConfirmed {
 
   @Field(() => Int, { description: "PATCH requests sent to Genesys." })
   attempts!: number;
+
+  @Field(() => Boolean, {
+    description: "True when Genesys accepted (202) at least one PATCH of this write: it may still become visible. False: no PATCH was accepted (never sent, or every one failed without an answer).",
+  })
+  writeAccepted!: boolean;
 
   @Field(() => Participant, { nullable: true, description: "The participant as last read, if it could be read." })
   participant?: Participant;

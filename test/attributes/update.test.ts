@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Models } from "purecloud-platform-client-v2";
-import { AttributeUpdater, type AttributeBackend } from "../../src/attributes/update.js";
+import { AttributeUpdater, type AttributeBackend, type WatchedState, type WriteConfirmations } from "../../src/attributes/update.js";
+import type { ParticipantSnapshot } from "../../src/genesys/participants.js";
 import { attributesVersion } from "../../src/attributes/version.js";
 import { GenesysError } from "../../src/genesys/errors.js";
 
@@ -121,5 +122,188 @@ describe("AttributeUpdater verify loop", () => {
     expect(second).toMatchObject({ kind: "not-confirmed", attempts: 0 });
     if (second.kind === "not-confirmed") expect(second.message).toContain("nothing was sent");
     expect(clock.now()).toBeLessThanOrEqual(1_000 + 1_000);
+  });
+});
+
+/**
+ * A virtual clock with timers: `sleep` and scheduled events fire in time order, and `run` advances
+ * time only when nothing else can happen (all promises settled up to the next timer).
+ */
+function timerClock() {
+  let now = 0;
+  const timers: Array<{ at: number; fire: () => void }> = [];
+  const at = (ms: number, fire: () => void) => void timers.push({ at: now + ms, fire });
+  return {
+    now: () => now,
+    at,
+    sleep: (ms: number) => new Promise<void>((resolve) => at(ms, resolve)),
+    async run<T>(promise: Promise<T>): Promise<T> {
+      let settled = false;
+      promise.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      for (let i = 0; i < 10_000; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (settled) return promise;
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers.shift();
+        if (!next) throw new Error("nothing left to happen, and the update has not answered");
+        now = Math.max(now, next.at);
+        next.fire();
+      }
+      throw new Error("too many steps");
+    },
+  };
+}
+
+/**
+ * One participant "p" in conversation "c" with a change log: a PATCH becomes visible after
+ * `visibleAfterMs`, and its notification reaches the watch then (unless `dropEvents`).
+ * `failReads` makes the next N verify reads (after the first) fail with that status.
+ */
+function genesysWithLog(initial: Record<string, string>, clock: ReturnType<typeof timerClock>) {
+  let visible = { ...initial };
+  const calls = { reads: 0, patches: 0 };
+  const config = { visibleAfterMs: 30, dropEvents: false, live: true, lost: false, failReads: [] as number[], patchStatus: 0 };
+  const waiting: Array<(p: WatchedState | undefined) => void> = [];
+  const queued: WatchedState[] = [];
+  let watching = false;
+  const snapshot = (): ParticipantSnapshot => ({ id: "p", conversationId: "c", purpose: "customer", attributes: { ...visible } });
+  const emit = (changedKeys: string[]) => {
+    if (!watching || config.dropEvents) return;
+    const state = { participant: snapshot(), changedKeys };
+    const waiter = waiting.shift();
+    if (waiter) waiter(state);
+    else queued.push(state);
+  };
+  const set = (changes: Record<string, string>) => {
+    visible = { ...visible, ...changes };
+    emit(Object.keys(changes));
+  };
+  const backend: AttributeBackend = {
+    async getConversation() {
+      calls.reads += 1;
+      const status = calls.reads > 1 ? config.failReads.shift() : undefined;
+      if (status) throw new GenesysError({ status, code: "server.error", message: `HTTP ${status}` });
+      return { id: "c", participants: [{ id: "p", purpose: "customer", attributes: { ...visible } }] } as Models.Conversation;
+    },
+    async patchParticipantAttributes(_c, _p, attributes) {
+      calls.patches += 1;
+      if (config.patchStatus) throw new GenesysError({ status: config.patchStatus, code: "unavailable", message: `HTTP ${config.patchStatus}` });
+      if (!config.lost) clock.at(config.visibleAfterMs, () => set(attributes));
+    },
+  };
+  const confirmations: WriteConfirmations = {
+    async watch() {
+      watching = true;
+      return {
+        live: () => config.live,
+        next: () => (queued.length > 0 ? Promise.resolve(queued.shift()) : new Promise((resolve) => waiting.push(resolve))),
+        drain: () => void queued.splice(0),
+        close: () => {
+          watching = false;
+          for (const w of waiting.splice(0)) w(undefined);
+        },
+      };
+    },
+  };
+  return { backend, confirmations, calls, config, set };
+}
+
+describe("AttributeUpdater confirmation from the change log", () => {
+  function setup(initial: Record<string, string> = { a: "0", other: "x" }) {
+    const clock = timerClock();
+    const g = genesysWithLog(initial, clock);
+    const updater = new AttributeUpdater({ backend: g.backend, confirmations: g.confirmations, now: clock.now, sleep: clock.sleep });
+    return { clock, g, updater };
+  }
+
+  it("confirms on the notification: 2 Genesys calls (read + PATCH), confirmed when the event arrives", async () => {
+    const { clock, g, updater } = setup();
+    g.config.visibleAfterMs = 230;
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    expect(outcome).toMatchObject({ kind: "updated", attempts: 1, confirmedAfterMs: 230, confirmedBy: "change-log" });
+    expect(g.calls).toEqual({ reads: 1, patches: 1 });
+  });
+
+  it("falls back to a slow read when the event is dropped", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    // livePollMs (1 000) after the PATCH, not the fast schedule.
+    expect(outcome).toMatchObject({ kind: "updated", attempts: 1, confirmedAfterMs: 1_000, confirmedBy: "read" });
+    expect(g.calls).toEqual({ reads: 2, patches: 1 });
+  });
+
+  it("polls on the fast schedule while notifications are down", async () => {
+    const { clock, g, updater } = setup();
+    g.config.live = false;
+    g.config.dropEvents = true;
+    g.config.visibleAfterMs = 100;
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    // Reads at 40, 100 (40 + 60): the second shows the write.
+    expect(outcome).toMatchObject({ kind: "updated", confirmedAfterMs: 100, confirmedBy: "read" });
+    expect(g.calls.reads).toBe(3);
+  });
+
+  it("with expectedVersion, answers VersionConflict with writeApplied when another writer changed a key in between", async () => {
+    const { clock, g, updater } = setup();
+    g.config.visibleAfterMs = 50;
+    clock.at(20, () => g.set({ other: "theirs" })); // lands after the version check, before our write
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({
+      kind: "conflict",
+      writeApplied: true,
+      conflictingKeys: ["other"],
+      participant: { attributes: { a: "1", other: "theirs" } },
+    });
+    if (outcome.kind === "conflict") expect(outcome.message).toContain("This write was applied");
+    expect(g.calls).toEqual({ reads: 1, patches: 1 });
+  });
+
+  it("with expectedVersion, answers VersionConflict without writeApplied when another writer replaced a written key first", async () => {
+    const { clock, g, updater } = setup();
+    g.config.visibleAfterMs = 50;
+    clock.at(40, () => g.set({ a: "theirs" }));
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: false, conflictingKeys: ["a"], attempts: 1 });
+    if (outcome.kind === "conflict") expect(outcome.message).toContain("not seen");
+    expect(clock.now()).toBe(40);
+  });
+
+  it("without expectedVersion, another writer changing a different key is not a conflict", async () => {
+    const { clock, g, updater } = setup();
+    clock.at(10, () => g.set({ other: "theirs" }));
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    expect(outcome).toMatchObject({ kind: "updated", participant: { attributes: { a: "1", other: "theirs" } } });
+  });
+
+  it("keeps going after a 500 on one verify read, and confirms well inside the deadline", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    g.config.failReads = [500];
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    expect(outcome).toMatchObject({ kind: "updated", confirmedAfterMs: 2_000, confirmedBy: "read" });
+  });
+
+  it("says the write was accepted and not yet visible when it never shows", async () => {
+    const { clock, g, updater } = setup();
+    g.config.lost = true;
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    expect(outcome).toMatchObject({ kind: "not-confirmed", accepted: true });
+    if (outcome.kind === "not-confirmed") expect(outcome.message).toMatch(/accepted the write \(202\) but did not show it/);
+    expect(clock.now()).toBe(5_000);
+  });
+
+  it("says the write was never accepted when every PATCH failed", async () => {
+    const { clock, g, updater } = setup();
+    g.config.patchStatus = 503;
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    expect(outcome).toMatchObject({ kind: "not-confirmed", accepted: false });
+    if (outcome.kind === "not-confirmed") {
+      expect(outcome.message).toContain("did not accept the write");
+      expect(outcome.message).not.toContain("202");
+    }
   });
 });

@@ -34,6 +34,8 @@ export function toUpdateResult(
         message: outcome.message,
         expectedVersion: outcome.expectedVersion,
         participant: Participant.from(outcome.participant),
+        writeApplied: outcome.writeApplied,
+        conflictingKeys: outcome.conflictingKeys,
       });
     case "unavailable":
       return Object.assign(new ParticipantUnavailable(), {
@@ -44,6 +46,7 @@ export function toUpdateResult(
       return Object.assign(new UpdateNotConfirmed(), {
         message: outcome.message,
         attempts: outcome.attempts,
+        writeAccepted: outcome.accepted,
         participant: outcome.participant ? Participant.from(outcome.participant) : undefined,
       });
   }
