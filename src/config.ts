@@ -32,7 +32,7 @@ export interface GatewayConfig {
   heartbeatTimeoutMs: number;
   /** How long the change log keeps entries (`CHANGE_LOG_RETENTION`: age, entries, bytes). */
   changeLogRetention: ChangeLogRetention;
-  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`). */
+  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`): every Genesys call waits on it (genesys/budget.ts); reconciliation spends its share at the lowest priority. */
   genesysRequestsPerMinute: number;
   /** Share in (0, 1] of that budget background reconciliation may spend (`RECONCILE_BUDGET_SHARE`). */
   reconcileBudgetShare: number;

@@ -63,11 +63,11 @@ export function createChangeFeed(options: {
     log,
     logger,
     genesys: {
-      getConversation: async (id) => {
-        const conversation = await genesys.getConversation(id);
+      getConversation: async (id, priority) => {
+        const conversation = await genesys.getConversation(id, { priority });
         return conversation ? toConversationSnapshot(conversation) : null;
       },
-      listQueueConversations: (queueId) => genesys.listQueueConversations(queueId),
+      listQueueConversations: (queueId) => genesys.listQueueConversations(queueId, { priority: "background" }),
     },
     subscriberBufferLimit: settings.subscriberBufferLimit,
     settleMs: settings.settleMs,

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     logger,
     verify: { deadlineMs: config.updateDeadlineMs },
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    requestsPerMinute: config.genesysRequestsPerMinute,
     changes: {
       retention: config.changeLogRetention,
       reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,

@@ -19,6 +19,7 @@ import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
+import { createMeteredBudget } from "./genesys/budget-metrics.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -38,6 +39,12 @@ export interface GatewayOptions {
   heartbeatTimeoutMs?: number;
   /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
   changes?: ChangeFeedSettings;
+  /**
+   * The Genesys request budget per minute every API call waits on (`GENESYS_REQUESTS_PER_MINUTE`,
+   * genesys/budget.ts). Default 300. Reconciliation's own pace (`changes.reconcileRequestsPerMinute`)
+   * is a share of it, spent at the lowest priority.
+   */
+  requestsPerMinute?: number;
 }
 
 /** A running gateway. */
@@ -70,7 +77,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { logger } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const genesys = new GenesysClient({ ...options.genesys, logger, registry });
+  const budget = createMeteredBudget(options.requestsPerMinute ?? 300, registry);
+  const genesys = new GenesysClient({ ...options.genesys, logger, registry, budget });
   await genesys.authenticate();
   const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
   const services: GatewayServices = {
@@ -168,6 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       (closing ??= (async () => {
         changes.close();
         await apollo.stop();
+        budget.close();
       })()),
   };
 }

@@ -29,7 +29,7 @@ import { snapshotChanges, type AttributeChange } from "./changes.js";
 import { CursorExpiredError, type ChangeEntry, type ChangeLog, type ParticipantInfo } from "./change-log.js";
 import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./change-stream.js";
 import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
-import { ConversationReads } from "./conversation-reads.js";
+import { ConversationReads, type ReadPriority } from "./conversation-reads.js";
 import { ParticipantStates } from "./participant-watch.js";
 import { Reconciler, type ReconcilerTimers } from "./reconciler.js";
 import { attributesVersion } from "./version.js";
@@ -65,8 +65,8 @@ export interface TopicSubscriptions {
 
 /** What the feed needs from Genesys REST. */
 export interface ConversationSource {
-  /** `GET /api/v2/conversations/{id}`, mapped; null on 404. */
-  getConversation(conversationId: string): Promise<ConversationSnapshot | null>;
+  /** `GET /api/v2/conversations/{id}`, mapped; null on 404. `priority`: the budget class (genesys/budget.ts). */
+  getConversation(conversationId: string, priority: ReadPriority): Promise<ConversationSnapshot | null>;
   /** The ids of a queue's live conversations (queue observations). */
   listQueueConversations(queueId: string): Promise<{ conversationIds: string[]; truncated: boolean }>;
 }
@@ -149,9 +149,9 @@ export class AttributeChangeFeed {
       settleMs: options.settleMs,
       onAppendError: (error) => options.logger.error({ err: String(error) }, "could not append to the change log"),
     });
-    this.reads = new ConversationReads({ tracker: this.tracker, fetch: (id) => this.fetch(id) });
+    this.reads = new ConversationReads({ tracker: this.tracker, fetch: (id, priority) => this.fetch(id, priority) });
     this.reconciler = new Reconciler({
-      read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark()) : Promise.resolve()),
+      read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark(), "background") : Promise.resolve()),
       watched: () => this.watchedConversations(),
       requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
       timers: options.timers,
@@ -504,7 +504,7 @@ export class AttributeChangeFeed {
     const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.reads.read(conversationId, fresh ? this.reads.mark() : -1);
+        await this.reads.read(conversationId, fresh ? this.reads.mark() : -1, "background");
         return;
       } catch (error) {
         if (attempt >= delays.length) {
@@ -516,8 +516,8 @@ export class AttributeChangeFeed {
     }
   }
 
-  private async fetch(conversationId: string): Promise<ObservedParticipant[] | null> {
-    const conversation = await this.options.genesys.getConversation(conversationId);
+  private async fetch(conversationId: string, priority: ReadPriority): Promise<ObservedParticipant[] | null> {
+    const conversation = await this.options.genesys.getConversation(conversationId, priority);
     return conversation ? conversation.participants.map(observed) : null;
   }
 

@@ -12,7 +12,10 @@
 import type { ChangeTracker, ObservedParticipant } from "./change-tracker.js";
 
 /** What the reads need from Genesys: `GET /api/v2/conversations/{id}` (null on 404), mapped to participants. */
-export type ConversationFetcher = (conversationId: string) => Promise<readonly ObservedParticipant[] | null>;
+export type ConversationFetcher = (conversationId: string, priority: ReadPriority) => Promise<readonly ObservedParticipant[] | null>;
+
+/** Budget class of a read (genesys/budget.ts): `read` for a caller waiting on it, `background` for reconciliation and re-reads. */
+export type ReadPriority = "read" | "background";
 
 /** Options of {@link ConversationReads}. */
 export interface ConversationReadsOptions {
@@ -47,13 +50,14 @@ export class ConversationReads {
   /**
    * Reads a conversation and applies the result to the tracker.
    * @param after the read must have started after this {@link mark} (default -1: any read in flight will do).
-   * @throws whatever the fetcher throws (GenesysError).
+   * @param priority budget class of a GET this call launches. Default `read`.
+   * @throws whatever the fetcher throws (GenesysError, BudgetExhaustedError).
    */
-  read(conversationId: string, after = -1): Promise<void> {
+  read(conversationId: string, after = -1, priority: ReadPriority = "read"): Promise<void> {
     const flight = this.flights.get(conversationId);
-    if (!flight) return this.launch(conversationId);
+    if (!flight) return this.launch(conversationId, priority);
     if (flight.launch > after) return flight.done;
-    flight.next ??= flight.done.catch(() => undefined).then(() => this.read(conversationId, flight.launch));
+    flight.next ??= flight.done.catch(() => undefined).then(() => this.read(conversationId, flight.launch, priority));
     return flight.next;
   }
 
@@ -67,8 +71,8 @@ export class ConversationReads {
     return this.flights.size;
   }
 
-  private launch(conversationId: string): Promise<void> {
-    const flight: Flight = { launch: ++this.launches, done: this.run(conversationId) };
+  private launch(conversationId: string, priority: ReadPriority): Promise<void> {
+    const flight: Flight = { launch: ++this.launches, done: this.run(conversationId, priority) };
     this.flights.set(conversationId, flight);
     flight.done
       .finally(() => {
@@ -78,12 +82,12 @@ export class ConversationReads {
     return flight.done;
   }
 
-  private async run(conversationId: string): Promise<void> {
+  private async run(conversationId: string, priority: ReadPriority): Promise<void> {
     const attempts = this.options.maxAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       const ticket = this.options.tracker.beginRead(conversationId);
       this.sent += 1;
-      const participants = await this.options.fetch(conversationId);
+      const participants = await this.options.fetch(conversationId, priority);
       const { retry } = this.options.tracker.applyRead(ticket, participants, attempt >= attempts);
       if (!retry) return;
     }

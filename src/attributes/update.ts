@@ -9,6 +9,7 @@
  *   participant are serialized inside the gateway, and the version is derived from the map.
  */
 import type { Models } from "purecloud-platform-client-v2";
+import { BudgetExhaustedError } from "../genesys/budget.js";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/participants.js";
 import { KeyedLock } from "./keyed-lock.js";
@@ -18,7 +19,7 @@ import { attributesVersion } from "./version.js";
 export interface AttributeBackend {
   /**
    * `GET /api/v2/conversations/{id}`; null on 404. `priority` is the budget class of the call
-   * (`write` for the read before a PATCH, `confirm` for verify reads).
+   * (genesys/budget.ts: `write` for the read that starts a write, `confirm` for verify reads).
    */
   getConversation(
     conversationId: string,
@@ -28,7 +29,8 @@ export interface AttributeBackend {
     conversationId: string,
     participantId: string,
     attributes: Record<string, string>,
-    opts: { deadline?: number; priority?: "write" },
+    /** `priority` `confirm`: the write is under way (its first read was spent). */
+    opts: { deadline?: number; priority?: "confirm" },
   ): Promise<void>;
 }
 
@@ -200,6 +202,8 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
  * A failed verify read (429, 5xx, network, a call outliving the deadline) does not end the
  * loop: it keeps waiting and reading until the deadline. Never throws for Genesys failures.
+ * @throws BudgetExhaustedError (from `update`) when the request budget cannot serve the first
+ *   read or the first PATCH in time: nothing was sent.
  */
 export class AttributeUpdater {
   private readonly lock = new KeyedLock();
@@ -281,7 +285,11 @@ export class AttributeUpdater {
           lastSentAt = this.now();
           if (attempts === 1) firstSentAt = lastSentAt;
           const sent = await this.write(request, deadline);
-          if (sent.kind === "accepted") accepted = true;
+          if (sent.kind === "no-budget") {
+            // Nothing was sent: refuse the whole update if nothing ever was, else keep confirming.
+            if (!accepted && attempts === 1) throw sent.error;
+            attempts -= 1;
+          } else if (sent.kind === "accepted") accepted = true;
           else if (sent.kind === "refused") {
             if (!accepted) return { kind: "unavailable", reason: "REJECTED_BY_GENESYS", message: sent.error.message };
             return {
@@ -327,6 +335,7 @@ export class AttributeUpdater {
               lastError = error;
               continue; // one failed read: keep waiting and reading until the deadline
             }
+            if (error instanceof BudgetExhaustedError) continue; // no budget for this read: the change log may still confirm
             throw error;
           }
           if (read.kind === "missing") return unavailable(read.reason, request);
@@ -460,14 +469,20 @@ export class AttributeUpdater {
   private async write(
     request: AttributeUpdate,
     deadline: number,
-  ): Promise<{ kind: "accepted" } | { kind: "refused"; error: GenesysError } | { kind: "unknown"; error: GenesysError }> {
+  ): Promise<
+    | { kind: "accepted" }
+    | { kind: "refused"; error: GenesysError }
+    | { kind: "unknown"; error: GenesysError }
+    | { kind: "no-budget"; error: BudgetExhaustedError }
+  > {
     try {
       await this.options.backend.patchParticipantAttributes(request.conversationId, request.participantId, request.attributes, {
         deadline,
-        priority: "write",
+        priority: "confirm",
       });
       return { kind: "accepted" };
     } catch (error) {
+      if (error instanceof BudgetExhaustedError) return { kind: "no-budget", error };
       if (!(error instanceof GenesysError)) throw error;
       return error.isClientError ? { kind: "refused", error } : { kind: "unknown", error };
     }

@@ -19,6 +19,7 @@ import { DelegateBackoff, handleWhen, retry } from "cockatiel";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../logger.js";
 import { GenesysError, toGenesysError } from "./errors.js";
+import { BudgetExhaustedError, type BudgetPriority, type RequestBudget } from "./budget.js";
 
 /** Where the SDK sends requests. */
 export type GenesysEndpoint =
@@ -43,6 +44,13 @@ export interface GenesysClientOptions {
   backoffBaseMs?: number;
   /** Clock in epoch ms (injectable for tests). */
   now?: () => number;
+  /**
+   * The request budget every API call (not the login) waits on before each attempt; a 429
+   * pauses it for its Retry-After. Without one, calls go out unpaced.
+   */
+  budget?: RequestBudget;
+  /** Longest a call with no deadline of its own waits for budget, except `background` ones (ms). Default 10 000. */
+  maxBudgetWaitMs?: number;
 }
 
 /** Per-call options. */
@@ -52,6 +60,8 @@ export interface CallOptions {
    * it makes the call fail with the last error instead of waiting.
    */
   deadline?: number;
+  /** Budget class of the call (see genesys/budget.ts). Default `read`. */
+  priority?: BudgetPriority;
 }
 
 type SdkRejection = unknown;
@@ -62,6 +72,9 @@ type SdkRejection = unknown;
  * Throttling: a 429 is retried after its `Retry-After` (seconds), 408/502/503/504 and network
  * errors with exponential backoff and jitter — Genesys's own guidance; the SDK retries nothing.
  * A 401 triggers one fresh login and one retry (the token may have been revoked early).
+ * Idempotent reads (`getConversation`) also retry a 500. With a `budget`, every attempt first
+ * waits for a token at the call's priority (BudgetExhaustedError when none comes in time, nothing
+ * sent), and a 429 pauses the whole budget for its Retry-After.
  */
 export class GenesysClient {
   private readonly sdk: InstanceType<typeof platformClient.ApiClientClass>;
@@ -123,7 +136,8 @@ export class GenesysClient {
    */
   async getConversation(conversationId: string, opts: CallOptions = {}): Promise<Models.Conversation | null> {
     try {
-      return await this.call("getConversation", opts, () => this.conversationsApi.getConversation(conversationId));
+      // A GET is idempotent: a 500 is retried too (inside the deadline).
+      return await this.call("getConversation", opts, () => this.conversationsApi.getConversation(conversationId), true);
     } catch (error) {
       if (error instanceof GenesysError && error.status === 404) return null;
       throw error;
@@ -241,14 +255,16 @@ export class GenesysClient {
    * Runs one SDK call with token handling, retries and metrics. Extended responses are
    * unwrapped to their body.
    */
-  private async call<T>(operation: string, opts: CallOptions, send: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, opts: CallOptions, send: () => Promise<T>, idempotent = false): Promise<T> {
     const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
+    const priority = opts.priority ?? "read";
+    const budgetDeadline = Number.isFinite(deadline) || priority === "background" ? deadline : this.now() + (this.options.maxBudgetWaitMs ?? 10_000);
     // The wait before the next attempt, drawn once per failure and used by both the retry
     // decision (does it end before the deadline?) and the backoff itself.
     let nextDelay = 0;
     const policy = retry(
       handleWhen((e) => {
-        if (!(e instanceof GenesysError) || !e.isTransient) return false;
+        if (!(e instanceof GenesysError) || !(e.isTransient || (idempotent && e.status === 500))) return false;
         nextDelay =
           e.retryAfterSeconds !== undefined
             ? e.retryAfterSeconds * 1000
@@ -264,15 +280,17 @@ export class GenesysClient {
       }
     });
     let attempt = 0;
+    /** True while an attempt waits for a budget token (nothing sent yet). */
+    const queued = { now: false };
     const attemptOnce = async (): Promise<T> => {
       attempt += 1;
       await this.ensureToken();
       try {
-        return await this.send(operation, send);
+        return await this.governed(operation, priority, budgetDeadline, send, queued);
       } catch (error) {
         if (error instanceof GenesysError && error.status === 401) {
           await this.ensureToken(true);
-          return await this.send(operation, send);
+          return await this.governed(operation, priority, budgetDeadline, send, queued);
         }
         throw error;
       }
@@ -284,7 +302,12 @@ export class GenesysClient {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new GenesysError({ status: 0, code: "timeout", message: `no answer from Genesys before the deadline (${operation})` })),
+        () =>
+          reject(
+            queued.now
+              ? new BudgetExhaustedError(priority, 0)
+              : new GenesysError({ status: 0, code: "timeout", message: `no answer from Genesys before the deadline (${operation})` }),
+          ),
         Math.max(0, deadline - this.now()),
       );
     });
@@ -293,6 +316,31 @@ export class GenesysClient {
       return await Promise.race([run, expired]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** One attempt: a budget token first, then the request; a 429 pauses the budget. */
+  private async governed<T>(
+    operation: string,
+    priority: BudgetPriority,
+    deadline: number,
+    send: () => Promise<T>,
+    queued: { now: boolean },
+  ): Promise<T> {
+    const budget = this.options.budget;
+    if (budget) {
+      queued.now = true;
+      try {
+        await budget.take(priority, deadline);
+      } finally {
+        queued.now = false;
+      }
+    }
+    try {
+      return await this.send(operation, send);
+    } catch (error) {
+      if (budget && error instanceof GenesysError && error.status === 429) budget.pause((error.retryAfterSeconds ?? 1) * 1000);
+      throw error;
     }
   }
 

@@ -11,7 +11,8 @@ import type { GenesysClient } from "../genesys/client.js";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ConversationSnapshot } from "../genesys/participants.js";
 import type { Logger } from "../logger.js";
-import { upstreamUnavailable } from "./errors.js";
+import { budgetExhausted, upstreamUnavailable } from "./errors.js";
+import { BudgetExhaustedError } from "../genesys/budget.js";
 
 /** Long-lived services shared by every operation. */
 export interface GatewayServices {
@@ -46,6 +47,7 @@ export function createLoaders(genesys: GenesysClient): Loaders {
             const conversation = await genesys.getConversation(id);
             return conversation ? toConversationSnapshot(conversation) : null;
           } catch (error) {
+            if (error instanceof BudgetExhaustedError) return budgetExhausted(error.message);
             if (error instanceof GenesysError) {
               return upstreamUnavailable(`Genesys could not serve conversation ${id}: ${error.message}`, error.status, error.code);
             }

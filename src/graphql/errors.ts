@@ -4,7 +4,8 @@
  * `UPSTREAM_UNAVAILABLE` (Genesys could not be reached or failed), `UPSTREAM_LIMIT` (a Genesys
  * limit the gateway cannot go past, e.g. notification topics), `CURSOR_EXPIRED` (a resume
  * cursor the change log cannot resume from), `SLOW_CONSUMER` (a subscriber fell too far
- * behind), `INTERNAL_SERVER_ERROR`.
+ * behind), `UPSTREAM_BUDGET_EXHAUSTED` (the Genesys request budget could not serve the call
+ * before its deadline; nothing was sent), `INTERNAL_SERVER_ERROR`.
  */
 import { GraphQLError } from "graphql";
 
@@ -34,4 +35,9 @@ export function slowConsumer(cursor: string, behind: number): GraphQLError {
 /** A Genesys limit the gateway cannot go past (e.g. every notification channel full). */
 export function upstreamLimit(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "UPSTREAM_LIMIT" } });
+}
+
+/** The Genesys request budget could not serve this call in time (genesys/budget.ts); nothing was sent to Genesys. Retry later. */
+export function budgetExhausted(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UPSTREAM_BUDGET_EXHAUSTED" } });
 }

@@ -43,6 +43,8 @@ export interface StackOptions {
   verify?: GatewayOptions["verify"];
   heartbeatTimeoutMs?: number;
   changes?: GatewayOptions["changes"];
+  /** The gateway's Genesys request budget per minute. Default 100 000 (the tests' emulator allows as much). */
+  requestsPerMinute?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     changes: options.changes,
+    requestsPerMinute: options.requestsPerMinute ?? 100_000,
   });
   const sdk = await connectSdk(emulator.url);
   return {

@@ -8,7 +8,8 @@ import { CursorExpiredError } from "../../attributes/change-log.js";
 import { TopicLimitError } from "../../genesys/channel-pool.js";
 import { GenesysError } from "../../genesys/errors.js";
 import type { GatewayContext } from "../context.js";
-import { badUserInput, cursorExpired, slowConsumer, upstreamLimit, upstreamUnavailable } from "../errors.js";
+import { BudgetExhaustedError } from "../../genesys/budget.js";
+import { badUserInput, budgetExhausted, cursorExpired, slowConsumer, upstreamLimit, upstreamUnavailable } from "../errors.js";
 import { AttributeChange, AttributesChange, Participant } from "../types.js";
 import { assertId } from "../validation.js";
 
@@ -88,6 +89,7 @@ export class AttributesChangedResolver {
       } catch (error) {
         if (error instanceof CursorExpiredError) throw cursorExpired(error.message);
         if (error instanceof TopicLimitError) throw upstreamLimit(error.message);
+        if (error instanceof BudgetExhaustedError) throw budgetExhausted(error.message);
         if (error instanceof GenesysError) {
           throw upstreamUnavailable(`Genesys notifications are unavailable: ${error.message}`, error.status, error.code);
         }

@@ -15,7 +15,8 @@ import {
   UpdateNotConfirmed,
   VersionConflict,
 } from "../types.js";
-import { badUserInput } from "../errors.js";
+import { badUserInput, budgetExhausted } from "../errors.js";
+import { BudgetExhaustedError } from "../../genesys/budget.js";
 import { assertAttributes, assertId } from "../validation.js";
 
 /** Maps an updater outcome to the GraphQL result union member. */
@@ -55,7 +56,10 @@ export function toUpdateResult(
 /** The write path. */
 @Resolver()
 export class UpdateAttributesResolver {
-  /** @throws BAD_USER_INPUT for invalid ids or attributes (nothing is written). */
+  /**
+   * @throws BAD_USER_INPUT for invalid ids or attributes (nothing is written); UPSTREAM_BUDGET_EXHAUSTED
+   *   when the Genesys request budget cannot serve the write before its deadline (nothing is written).
+   */
   @Mutation(() => UpdateAttributesResult, {
     description:
       "Sets attributes on one participant and answers only once Genesys shows the write (AttributesUpdated), or says exactly what happened instead. Writes to one participant are serialized by the gateway.",
@@ -70,12 +74,18 @@ export class UpdateAttributesResolver {
     if (input.expectedVersion != null && input.expectedVersion.length > 64) {
       throw badUserInput("expectedVersion is not a version this gateway issued (at most 64 characters)", "input.expectedVersion");
     }
-    const outcome = await ctx.services.updater.update({
-      conversationId,
-      participantId,
-      attributes,
-      expectedVersion: input.expectedVersion ?? undefined,
-    });
+    let outcome: UpdateOutcome;
+    try {
+      outcome = await ctx.services.updater.update({
+        conversationId,
+        participantId,
+        attributes,
+        expectedVersion: input.expectedVersion ?? undefined,
+      });
+    } catch (error) {
+      if (error instanceof BudgetExhaustedError) throw budgetExhausted(error.message);
+      throw error;
+    }
     // Later fields of this operation must not see the conversation as it was before the write.
     ctx.loaders.conversations.clear(conversationId);
     return toUpdateResult(outcome);
