@@ -40,6 +40,8 @@ export interface GatewayConfig {
   changeSettleMs: number;
   /** A conversation or queue stays watched this long after its last subscriber left, so resuming with `after` has no gap (ms, `WATCH_LINGER_MS`). */
   watchLingerMs: number;
+  /** Staleness bound of query answers served from the change log: at most this long since the conversation's last REST read (ms, `TRACKED_READ_MAX_AGE_MS`; 0 = always read Genesys). */
+  trackedReadMaxAgeMs: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -80,6 +82,7 @@ const envSchema = z.object({
   RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
   CHANGE_SETTLE_MS: positiveMs(1_000),
   WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  TRACKED_READ_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 });
 
 /**
@@ -150,5 +153,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
     changeSettleMs: e.CHANGE_SETTLE_MS,
     watchLingerMs: e.WATCH_LINGER_MS,
+    trackedReadMaxAgeMs: e.TRACKED_READ_MAX_AGE_MS,
   };
 }

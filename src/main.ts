@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     verify: { deadlineMs: config.updateDeadlineMs },
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     requestsPerMinute: config.genesysRequestsPerMinute,
+    trackedReadMaxAgeMs: config.trackedReadMaxAgeMs,
     changes: {
       retention: config.changeLogRetention,
       reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,

@@ -20,6 +20,8 @@ import { WebSocketServer } from "ws";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { createMeteredBudget } from "./genesys/budget-metrics.js";
+import { toConversationSnapshot } from "./genesys/participants.js";
+import { SharedConversationReads } from "./attributes/shared-reads.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -45,6 +47,8 @@ export interface GatewayOptions {
    * is a share of it, spent at the lowest priority.
    */
   requestsPerMinute?: number;
+  /** Staleness bound of query answers served from the change log (ms, `TRACKED_READ_MAX_AGE_MS`); 0: always read Genesys. Default 30 000. */
+  trackedReadMaxAgeMs?: number;
 }
 
 /** A running gateway. */
@@ -81,9 +85,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const genesys = new GenesysClient({ ...options.genesys, logger, registry, budget });
   await genesys.authenticate();
   const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
+  const reads = new SharedConversationReads({
+    fetch: async (id) => {
+      const conversation = await genesys.getConversation(id, { priority: "read" });
+      return conversation ? toConversationSnapshot(conversation) : null;
+    },
+    tracked: changes.feed,
+    maxAgeMs: options.trackedReadMaxAgeMs,
+  });
   const services: GatewayServices = {
     genesys,
     logger,
+    reads,
     updater: new AttributeUpdater({ backend: genesys, timing: options.verify, observeRead: changes.observeRead, confirmations: changes.confirmations }),
     feed: changes.feed,
   };

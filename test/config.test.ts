@@ -41,6 +41,7 @@ describe("loadConfig defaults", () => {
       reconcileBudgetShare: 0.2,
       changeSettleMs: 1000,
       watchLingerMs: 60000,
+      trackedReadMaxAgeMs: 30000,
     });
   });
 
@@ -57,6 +58,7 @@ describe("loadConfig defaults", () => {
       RECONCILE_BUDGET_SHARE: "0.5",
       CHANGE_SETTLE_MS: "750",
       WATCH_LINGER_MS: "0",
+      TRACKED_READ_MAX_AGE_MS: "5000",
     });
     expect(config).toEqual({
       port: 8080,
@@ -70,6 +72,7 @@ describe("loadConfig defaults", () => {
       reconcileBudgetShare: 0.5,
       changeSettleMs: 750,
       watchLingerMs: 0,
+      trackedReadMaxAgeMs: 5000,
     });
   });
 

@@ -138,6 +138,8 @@ export class AttributeChangeFeed {
   private readonly stopListening: () => void;
   /** Write confirmations waiting on a conversation's entries. */
   private readonly confirmations = new Map<string, Set<ParticipantStates>>();
+  /** Per conversation: its conversation-level fields from the last REST read, and when that read was answered (epoch ms). */
+  private readonly lastRead = new Map<string, { conversation: Omit<ConversationSnapshot, "participants">; at: number }>();
   /** Conversations being re-read after a channel reconnect: their state may be behind (a gap is open). */
   private readonly resyncing = new Map<string, number>();
 
@@ -339,6 +341,19 @@ export class AttributeChangeFeed {
   }
 
   /**
+   * The conversation as the log holds it, for queries (attributes/shared-reads.ts): only when
+   * {@link isCurrent}, not ended, and its last REST read was answered at most `maxAgeMs` ago.
+   */
+  current(conversationId: string, maxAgeMs: number): ConversationSnapshot | undefined {
+    const read = this.lastRead.get(conversationId);
+    if (!read || this.now() - read.at > maxAgeMs) return undefined;
+    if (this.tracker.endedAt(conversationId) !== undefined || !this.isCurrent(conversationId)) return undefined;
+    const participants = this.tracker.committed(conversationId).map((p) => ({ ...p.info, attributes: p.attributes }));
+    if (participants.length === 0) return undefined;
+    return { ...read.conversation, participants };
+  }
+
+  /**
    * For reads made elsewhere (the verify loop of updateAttributes): call before the GET; the
    * returned callback takes its result (null on 404) to the tracker like any other read.
    * Undefined when no subscriber covers the conversation (nothing to track).
@@ -347,6 +362,7 @@ export class AttributeChangeFeed {
     if (!this.isCovered(conversationId)) return undefined;
     const ticket = this.tracker.beginRead(conversationId);
     return (conversation) => {
+      this.noteRead(conversationId, conversation);
       const { retry } = this.tracker.applyRead(ticket, conversation ? conversation.participants.map(observed) : null);
       // It raced a notification and disagrees: let reconciliation settle which is newer.
       if (retry) this.reconciler.suspect(conversationId);
@@ -516,8 +532,19 @@ export class AttributeChangeFeed {
     }
   }
 
+  /** Remembers a REST read's conversation-level fields and time (see {@link current}). */
+  private noteRead(conversationId: string, conversation: ConversationSnapshot | null): void {
+    if (!conversation || !this.isCovered(conversationId)) {
+      this.lastRead.delete(conversationId);
+      return;
+    }
+    const { participants: _participants, ...fields } = conversation;
+    this.lastRead.set(conversationId, { conversation: fields, at: this.now() });
+  }
+
   private async fetch(conversationId: string, priority: ReadPriority): Promise<ObservedParticipant[] | null> {
     const conversation = await this.options.genesys.getConversation(conversationId, priority);
+    this.noteRead(conversationId, conversation);
     return conversation ? conversation.participants.map(observed) : null;
   }
 
@@ -575,6 +602,7 @@ export class AttributeChangeFeed {
   /** Forgets a conversation's state; a read still in flight for it is left to finish unheard. */
   private forget(conversationId: string): void {
     this.tracker.forget(conversationId);
+    this.lastRead.delete(conversationId);
     this.reads.forget(conversationId);
   }
 

@@ -7,9 +7,10 @@
 import DataLoader from "dataloader";
 import type { AttributeChangeFeed } from "../attributes/change-feed.js";
 import type { AttributeUpdater } from "../attributes/update.js";
+import type { SharedConversationReads } from "../attributes/shared-reads.js";
 import type { GenesysClient } from "../genesys/client.js";
 import { GenesysError } from "../genesys/errors.js";
-import { toConversationSnapshot, type ConversationSnapshot } from "../genesys/participants.js";
+import type { ConversationSnapshot } from "../genesys/participants.js";
 import type { Logger } from "../logger.js";
 import { budgetExhausted, upstreamUnavailable } from "./errors.js";
 import { BudgetExhaustedError } from "../genesys/budget.js";
@@ -19,6 +20,8 @@ export interface GatewayServices {
   genesys: GenesysClient;
   updater: AttributeUpdater;
   feed: AttributeChangeFeed;
+  /** Conversation reads shared across operations (single flight, served from the change log when current). */
+  reads: SharedConversationReads;
   logger: Logger;
 }
 
@@ -26,9 +29,12 @@ export interface GatewayServices {
 export interface Loaders {
   /**
    * Conversation by id (null when Genesys answers 404). One `GET /api/v2/conversations/{id}`
-   * per distinct id per operation, however many fields ask for it.
+   * per distinct id per operation at most, however many fields ask for it; shared with other
+   * operations and served from the change log when current (attributes/shared-reads.ts).
    */
   conversations: DataLoader<string, ConversationSnapshot | null>;
+  /** The same with a GET of its own (`fresh: true`): never the change log, never a GET already in flight. */
+  freshConversations: DataLoader<string, ConversationSnapshot | null>;
 }
 
 /** The context every resolver receives. */
@@ -38,14 +44,13 @@ export interface GatewayContext {
 }
 
 /** Creates the loaders of one operation. */
-export function createLoaders(genesys: GenesysClient): Loaders {
-  return {
-    conversations: new DataLoader<string, ConversationSnapshot | null>(async (ids) =>
+export function createLoaders(reads: SharedConversationReads): Loaders {
+  const load = (fresh: boolean) =>
+    new DataLoader<string, ConversationSnapshot | null>(async (ids) =>
       Promise.all(
         ids.map(async (id) => {
           try {
-            const conversation = await genesys.getConversation(id);
-            return conversation ? toConversationSnapshot(conversation) : null;
+            return await reads.get(id, fresh);
           } catch (error) {
             if (error instanceof BudgetExhaustedError) return budgetExhausted(error.message);
             if (error instanceof GenesysError) {
@@ -55,11 +60,11 @@ export function createLoaders(genesys: GenesysClient): Loaders {
           }
         }),
       ),
-    ),
-  };
+    );
+  return { conversations: load(false), freshConversations: load(true) };
 }
 
 /** Builds a context for one operation. */
 export function createContext(services: GatewayServices): GatewayContext {
-  return { services, loaders: createLoaders(services.genesys) };
+  return { services, loaders: createLoaders(services.reads) };
 }

@@ -9,13 +9,20 @@ import type { GatewayContext } from "../context.js";
 import { Conversation, Participant } from "../types.js";
 import { assertId } from "../validation.js";
 
+const FRESH =
+  "true: read Genesys now (one GET of this request's own). false (default): the answer may come from a GET already in flight for another request, or from the change log when the gateway tracks the conversation and its state is known current (at most TRACKED_READ_MAX_AGE_MS since its last REST read).";
+
 /** `Query.conversation` and `Conversation.participants`. */
 @Resolver(() => Conversation)
 export class ConversationResolver {
   /** One conversation; null when Genesys does not know the id. @throws BAD_USER_INPUT, UPSTREAM_UNAVAILABLE */
   @Query(() => Conversation, { nullable: true, description: "A conversation by Genesys id; null when unknown." })
-  async conversation(@Arg("id", () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Conversation | null> {
-    const snapshot = await ctx.loaders.conversations.load(assertId(id, "id"));
+  async conversation(
+    @Arg("id", () => ID) id: string,
+    @Arg("fresh", () => Boolean, { defaultValue: false, description: FRESH }) fresh: boolean,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Conversation | null> {
+    const snapshot = await (fresh ? ctx.loaders.freshConversations : ctx.loaders.conversations).load(assertId(id, "id"));
     return snapshot ? Conversation.from(snapshot) : null;
   }
 
@@ -39,10 +46,11 @@ export class ParticipantResolver {
   async participant(
     @Arg("conversationId", () => ID) conversationId: string,
     @Arg("participantId", () => ID) participantId: string,
+    @Arg("fresh", () => Boolean, { defaultValue: false, description: FRESH }) fresh: boolean,
     @Ctx() ctx: GatewayContext,
   ): Promise<Participant | null> {
     assertId(participantId, "participantId");
-    const snapshot = await ctx.loaders.conversations.load(assertId(conversationId, "conversationId"));
+    const snapshot = await (fresh ? ctx.loaders.freshConversations : ctx.loaders.conversations).load(assertId(conversationId, "conversationId"));
     const found = snapshot?.participants.find((p) => p.id === participantId);
     return found ? Participant.from(found) : null;
   }

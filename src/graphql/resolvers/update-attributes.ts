@@ -88,6 +88,7 @@ export class UpdateAttributesResolver {
     }
     // Later fields of this operation must not see the conversation as it was before the write.
     ctx.loaders.conversations.clear(conversationId);
+    ctx.loaders.freshConversations.clear(conversationId);
     return toUpdateResult(outcome);
   }
 }
