@@ -22,6 +22,7 @@ import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { subscribeShared } from "./graphql/shared-execution.js";
 import type { Logger } from "./logger.js";
 
 /** Options of {@link startGateway}. */
@@ -87,6 +88,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const wsCleanup = useServer(
     {
       schema,
+      // One execution per change event for identical subscriptions, not one per subscriber.
+      subscribe: subscribeShared,
       // Parse and validate here so a bad document gets the same codes as over HTTP
       // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
       onSubscribe: (_ctx, _id, payload) => {
