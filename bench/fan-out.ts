@@ -40,8 +40,12 @@ async function fanOut(stack: Stack, n: number): Promise<string[]> {
   // Every subscription is live once it has received a first change.
   for (;;) {
     await write({ warm: String(Date.now()) });
-    const got = await Promise.all(subs.map((s) => s.next(60_000).then(() => true, () => false)));
-    if (got.every(Boolean)) break;
+    const got = await Promise.all(subs.map((s) => s.next(60_000).then((r) => (r.errors ? JSON.stringify(r.errors).slice(0, 200) : true), () => false)));
+    const missing = got.filter((g) => g === false).length;
+    const failed = got.filter((g) => typeof g === "string");
+    if (failed.length > 0) throw new Error(`${failed.length} subscriptions failed: ${failed[0]}`);
+    if (missing === 0) break;
+    console.error(`bench: ${missing} of ${n} subscriptions not live yet; writing again`);
   }
   while (subs.some((s) => s.pending() > 0)) for (const s of subs) while (s.pending() > 0) await s.next();
   global.gc?.();
