@@ -25,6 +25,7 @@ import { SharedConversationReads } from "./attributes/shared-reads.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { subscribeShared } from "./graphql/shared-execution.js";
 import type { Logger } from "./logger.js";
 
 /** Options of {@link startGateway}. */
@@ -108,6 +109,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const wsCleanup = useServer(
     {
       schema,
+      // One execution per change event for identical subscriptions, not one per subscriber.
+      subscribe: subscribeShared,
       // Parse and validate here so a bad document gets the same codes as over HTTP
       // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
       onSubscribe: (_ctx, _id, payload) => {

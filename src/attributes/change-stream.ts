@@ -287,19 +287,17 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
   }
 }
 
-/** Events of whole entries (no `keys` narrowing), shared by every stream that delivers them. */
-const shared = new WeakMap<ChangeEntry, AttributesChangeEvent>();
+/**
+ * The event of the entry being fanned out (no `keys` narrowing), shared by every stream that
+ * delivers it live: the fan-out hands one entry to all its streams in one go, so remembering
+ * only the latest entry shares it without keeping events alive as long as the log keeps entries.
+ */
+let lastShared: { entry: ChangeEntry; event: AttributesChangeEvent } | undefined;
 
 function toEvent(entry: ChangeEntry, changes: readonly AttributeChange[]): AttributesChangeEvent {
-  if (changes === entry.changes) {
-    let event = shared.get(entry);
-    if (!event) {
-      event = build(entry, changes);
-      shared.set(entry, event);
-    }
-    return event;
-  }
-  return build(entry, changes);
+  if (changes !== entry.changes) return build(entry, changes);
+  if (lastShared?.entry !== entry) lastShared = { entry, event: build(entry, changes) };
+  return lastShared.event;
 }
 
 function build(entry: ChangeEntry, changes: readonly AttributeChange[]): AttributesChangeEvent {
