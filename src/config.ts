@@ -4,8 +4,14 @@
  * Every variable, its default and meaning is listed in README.md ("Configuration").
  * A bad value stops the process with a message naming the variable; secrets are never echoed.
  */
+import { createPublicKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import platformClient from "purecloud-platform-client-v2";
 import { z } from "zod";
+import { parseApiKeys } from "./auth/api-keys.js";
+import type { ApiKey, AuthSettings, JwtSettings } from "./auth/settings.js";
+import { normalizeOrigin } from "./http/origins.js";
+import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
 
 /** Where the gateway sends Genesys traffic. */
 export type GenesysTarget =
@@ -20,7 +26,7 @@ export type GenesysTarget =
 export interface GatewayConfig {
   /** TCP port of the GraphQL gateway (HTTP and WebSocket on the same port). */
   port: number;
-  /** Interface the gateway listens on (default 127.0.0.1; 0.0.0.0 to expose it: it has no caller auth yet). */
+  /** Interface the gateway listens on (default 127.0.0.1; 0.0.0.0 exposes it on every interface). */
   host: string;
   genesys: GenesysTarget;
   /** pino log level. */
@@ -29,6 +35,14 @@ export interface GatewayConfig {
   updateDeadlineMs: number;
   /** A notification socket silent for this long is considered dead and reconnected (ms). */
   heartbeatTimeoutMs: number;
+  /** Caller auth (`GATEWAY_AUTH`, `GATEWAY_API_KEYS[_FILE]`, `GATEWAY_JWT_*`). */
+  auth: AuthSettings;
+  /** Cost and abuse limits (`MAX_*`, `RATE_LIMIT_REQUESTS_PER_MINUTE`; 0 disables one). */
+  limits: LimitSettings;
+  /** Browser origins allowed by CORS and the WebSocket Origin check (`CORS_ORIGINS`). */
+  cors: { origins: string[] };
+  /** Own port of `/metrics` (`METRICS_PORT`); unset: `/metrics` is on the gateway port. */
+  metricsPort?: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -38,6 +52,8 @@ export class ConfigError extends Error {
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 const positiveMs = (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback);
+/** A limit: a whole number, 0 disables it. */
+const count = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000_000).default(fallback);
 const optionalString = z
   .string()
   .optional()
@@ -54,6 +70,29 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPDATE_DEADLINE_MS: positiveMs(5_000),
   HEARTBEAT_TIMEOUT_MS: positiveMs(75_000),
+  // Caller auth, browser safety and limits (README "Security").
+  GATEWAY_AUTH: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim().toLowerCase()))
+    .refine((v) => v === undefined || v === "none", { message: 'the only value is "none" (run without caller auth)' }),
+  GATEWAY_API_KEYS: optionalString,
+  GATEWAY_API_KEYS_FILE: optionalString,
+  GATEWAY_JWT_JWKS_URL: optionalString,
+  GATEWAY_JWT_PUBLIC_KEY: optionalString,
+  GATEWAY_JWT_ISSUER: optionalString,
+  GATEWAY_JWT_AUDIENCE: optionalString,
+  CORS_ORIGINS: optionalString,
+  METRICS_PORT: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.coerce.number().int().min(0).max(65_535).optional()),
+  MAX_QUERY_DEPTH: count(DEFAULT_LIMITS.maxDepth),
+  MAX_QUERY_ALIASES: count(DEFAULT_LIMITS.maxAliases),
+  MAX_QUERY_TOKENS: count(DEFAULT_LIMITS.maxTokens),
+  MAX_QUERY_COST: count(DEFAULT_LIMITS.maxCost),
+  MAX_QUERY_DIRECTIVES: count(DEFAULT_LIMITS.maxDirectives),
+  MAX_CONVERSATIONS_PER_OPERATION: count(DEFAULT_LIMITS.maxConversationsPerOperation),
+  RATE_LIMIT_REQUESTS_PER_MINUTE: count(DEFAULT_LIMITS.requestsPerMinute),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: count(DEFAULT_LIMITS.subscriptionsPerSocket),
+  MAX_SUBSCRIPTIONS_PER_CALLER: count(DEFAULT_LIMITS.subscriptionsPerCaller),
 });
 
 /**
@@ -119,5 +158,109 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     updateDeadlineMs: e.UPDATE_DEADLINE_MS,
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
+    auth: resolveAuth(e, genesys),
+    limits: {
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxCost: e.MAX_QUERY_COST,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      maxConversationsPerOperation: e.MAX_CONVERSATIONS_PER_OPERATION,
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      subscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,
+      subscriptionsPerCaller: e.MAX_SUBSCRIPTIONS_PER_CALLER,
+    },
+    cors: { origins: resolveOrigins(e.CORS_ORIGINS) },
+    ...(e.METRICS_PORT !== undefined ? { metricsPort: e.METRICS_PORT } : {}),
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+/**
+ * Caller auth from `GATEWAY_AUTH`, `GATEWAY_API_KEYS` / `GATEWAY_API_KEYS_FILE` and `GATEWAY_JWT_*`.
+ * Secure by default: with Genesys credentials (a real org, or any `GENESYS_GATEWAY_URL`) the
+ * gateway refuses to start without caller auth unless `GATEWAY_AUTH=none`; only the embedded
+ * demo runs without it on its own.
+ * @throws ConfigError naming the variable; never echoes a key.
+ */
+export function resolveAuth(e: Env, genesys: GenesysTarget): AuthSettings {
+  if (e.GATEWAY_API_KEYS && e.GATEWAY_API_KEYS_FILE) throw new ConfigError("set GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE, not both");
+  let apiKeys: ApiKey[] | undefined;
+  try {
+    if (e.GATEWAY_API_KEYS) apiKeys = parseApiKeys(e.GATEWAY_API_KEYS, "GATEWAY_API_KEYS");
+    if (e.GATEWAY_API_KEYS_FILE) {
+      let text: string;
+      try {
+        text = readFileSync(e.GATEWAY_API_KEYS_FILE, "utf8");
+      } catch (error) {
+        throw new Error(`GATEWAY_API_KEYS_FILE: cannot read ${e.GATEWAY_API_KEYS_FILE} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      }
+      apiKeys = parseApiKeys(text, `GATEWAY_API_KEYS_FILE (${e.GATEWAY_API_KEYS_FILE})`);
+    }
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (apiKeys && apiKeys.length === 0) throw new ConfigError("GATEWAY_API_KEYS: the list has no keys");
+  const jwt = resolveJwt(e);
+  if (e.GATEWAY_AUTH === "none") {
+    if (apiKeys || jwt) throw new ConfigError("GATEWAY_AUTH=none contradicts the configured API keys / JWT settings: remove one or the other");
+    return { mode: "none", reason: "explicit" };
+  }
+  if (apiKeys || jwt) return { mode: "required", apiKeys: apiKeys ?? [], ...(jwt ? { jwt } : {}) };
+  if (genesys.kind === "embedded-emulator") return { mode: "none", reason: "embedded-demo" };
+  throw new ConfigError(
+    "no caller auth configured while the gateway uses Genesys credentials: set GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE or GATEWAY_JWT_* (README \"Security\"), or GATEWAY_AUTH=none to let anyone who reaches the port use this org",
+  );
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+function resolveJwt(e: Env): JwtSettings | undefined {
+  const any = e.GATEWAY_JWT_JWKS_URL ?? e.GATEWAY_JWT_PUBLIC_KEY ?? e.GATEWAY_JWT_ISSUER ?? e.GATEWAY_JWT_AUDIENCE;
+  if (any === undefined) return undefined;
+  if ((e.GATEWAY_JWT_JWKS_URL === undefined) === (e.GATEWAY_JWT_PUBLIC_KEY === undefined)) {
+    throw new ConfigError("JWT auth needs exactly one of GATEWAY_JWT_JWKS_URL or GATEWAY_JWT_PUBLIC_KEY");
+  }
+  if (!e.GATEWAY_JWT_ISSUER || !e.GATEWAY_JWT_AUDIENCE) {
+    throw new ConfigError("JWT auth needs GATEWAY_JWT_ISSUER and GATEWAY_JWT_AUDIENCE (the iss and aud every token must carry)");
+  }
+  const settings: JwtSettings = { issuer: e.GATEWAY_JWT_ISSUER, audience: e.GATEWAY_JWT_AUDIENCE };
+  if (e.GATEWAY_JWT_JWKS_URL) {
+    let url: URL;
+    try {
+      url = new URL(e.GATEWAY_JWT_JWKS_URL);
+    } catch {
+      throw new ConfigError("GATEWAY_JWT_JWKS_URL: not a URL");
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+      throw new ConfigError("GATEWAY_JWT_JWKS_URL: must be https:// (http:// only on loopback)");
+    }
+    settings.jwksUrl = url;
+  } else {
+    // Environment files often carry a PEM on one line with literal "\n".
+    const pem = e.GATEWAY_JWT_PUBLIC_KEY!.replace(/\\n/g, "\n");
+    try {
+      const key = createPublicKey(pem);
+      if (key.asymmetricKeyType === undefined) throw new Error("not an asymmetric key");
+    } catch {
+      throw new ConfigError("GATEWAY_JWT_PUBLIC_KEY: not a PEM public key (-----BEGIN PUBLIC KEY-----…)");
+    }
+    settings.publicKeyPem = pem;
+  }
+  return settings;
+}
+
+/** `CORS_ORIGINS`: comma-separated exact origins. @throws ConfigError for anything not an origin. */
+function resolveOrigins(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0)
+    .map((o) => {
+      const origin = normalizeOrigin(o);
+      if (!origin) throw new ConfigError(`CORS_ORIGINS: "${o}" is not an origin such as https://app.example.com (scheme, host, optional port; no path, no "*")`);
+      return origin;
+    });
 }

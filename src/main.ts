@@ -56,6 +56,10 @@ async function main(): Promise<void> {
     logger,
     verify: { deadlineMs: config.updateDeadlineMs },
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    auth: config.auth,
+    limits: config.limits,
+    cors: config.cors,
+    ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
   });
 
   let stopping = false;

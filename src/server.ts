@@ -1,7 +1,10 @@
 /**
- * The GraphQL gateway server: Apollo Server over express for queries and mutations
- * (`POST /graphql`), graphql-ws for subscriptions (`ws://…/graphql`), on one port, plus
- * `GET /healthz` and Prometheus `GET /metrics`.
+ * The GraphQL gateway server, composed of its parts on one port:
+ * - the shared GraphQL core (graphql/operation.ts): context with the caller, parse, limits,
+ *   validation, scopes, error masking;
+ * - HTTP (http/): express with CORS, caller authentication, the JSON body, Apollo Server for
+ *   `POST /graphql` (and GET queries), `GET /healthz` (anonymous), `GET /metrics`;
+ * - WebSocket (ws/): the Origin-checked upgrade and graphql-ws for subscriptions.
  *
  * It talks to Genesys only through `GenesysClient` (REST) and `NotificationChannel`
  * (WebSocket); it never imports the emulator.
@@ -9,21 +12,30 @@
 import "reflect-metadata";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { getOperationAST, getVariableValues, GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
 import { AttributeChangeFeed } from "./attributes/change-feed.js";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
+import { createAuthenticator } from "./auth/authenticator.js";
+import type { AuthSettings } from "./auth/settings.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { NotificationChannel } from "./genesys/notifications.js";
-import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
+import type { GatewayServices } from "./graphql/context.js";
+import { OperationCore } from "./graphql/operation.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { createApollo } from "./http/apollo.js";
+import { authenticate, callerOf } from "./http/authentication.js";
+import { jsonBody, MAX_BODY_BYTES, singleOperationBody } from "./http/body.js";
+import { corsMiddlewares } from "./http/cors.js";
+import { errorAnswers, notFound } from "./http/error-answers.js";
+import { metricsRoute, startMetricsServer, type MetricsServer } from "./http/metrics.js";
+import { OriginPolicy } from "./http/origins.js";
+import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
 import type { Logger } from "./logger.js";
+import { serveGraphqlWs } from "./ws/graphql-ws.js";
+import { GRAPHQL_WS_PATH, routeUpgrades } from "./ws/upgrade.js";
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -33,6 +45,17 @@ export interface GatewayOptions {
   host?: string;
   genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string };
   logger: Logger;
+  /**
+   * Caller auth. Always explicit: `{mode: "none", reason: "embedded-demo"}` for the demo and
+   * tests, `{mode: "required", apiKeys, jwt}` in front of a real org.
+   */
+  auth: AuthSettings;
+  /** Cost and abuse limits (each 0 disables it); unset ones take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<LimitSettings>;
+  /** Browser origins allowed by CORS and the WebSocket upgrade check (exact origins). Default none. */
+  cors?: { origins: string[] };
+  /** Serve `/metrics` on its own port instead (0 picks a free one), outside caller auth. */
+  metrics?: { port: number };
   /** Verify-loop timing of `updateAttributes` (ms); `deadlineMs` defaults to 5 000. */
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
@@ -45,28 +68,32 @@ export interface RunningGateway {
   url: string;
   /** `ws://host:port/graphql` */
   wsUrl: string;
+  /** Where `/metrics` is served: on the gateway port, or on the metrics port when one is set. */
+  metricsUrl: string;
   port: number;
   /** Stops accepting, completes subscriptions, closes the Genesys socket. */
   close(): Promise<void>;
 }
 
-/** Masks anything that is not a deliberate GraphQLError with a code; never leaks stacks or upstream details. */
-function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (code && code !== "INTERNAL_SERVER_ERROR") return formatted;
-  const original = error instanceof GraphQLError ? error.originalError : undefined;
-  if (original instanceof GraphQLError && original.extensions?.code) {
-    return { ...formatted, message: original.message, extensions: { ...original.extensions } };
-  }
-  return { message: "Internal server error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
-}
-
 /**
  * Starts the gateway. Authenticates with Genesys first so bad credentials fail at start.
- * @throws GenesysError when the first login fails; Error when the port is taken.
+ * Logs a warning when caller auth is off.
+ * @throws GenesysError when the first login fails; Error when a port is taken or the JWT key cannot be read.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options;
+  const limits: LimitSettings = { ...DEFAULT_LIMITS, ...options.limits };
+  const authenticator = createAuthenticator(options.auth);
+  if (options.auth.mode === "none") {
+    logger.warn(
+      { reason: options.auth.reason },
+      options.auth.reason === "embedded-demo"
+        ? "caller auth is off (embedded demo): anyone who can reach the port can read and write the demo's attributes"
+        : "caller auth is off (GATEWAY_AUTH=none): anyone who can reach the port can read and write attributes through this gateway's Genesys client",
+    );
+  }
+  const origins = new OriginPolicy(options.cors?.origins ?? []);
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const genesys = new GenesysClient({ ...options.genesys, logger, registry });
@@ -78,95 +105,72 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     updater: new AttributeUpdater({ backend: genesys, timing: options.verify }),
     feed: new AttributeChangeFeed({ channel, genesys, logger }),
   };
+  const core = new OperationCore({ schema: await buildGatewaySchema(), services, limits });
 
-  const schema = await buildGatewaySchema();
   const app = express();
+  app.disable("x-powered-by");
   const httpServer = http.createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer(
-    {
-      schema,
-      // Parse and validate here so a bad document gets the same codes as over HTTP
-      // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
-      onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-        }
-        const errors = validate(schema, document);
-        if (errors.length > 0) {
-          return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation) {
-          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-          if (coerced.errors) {
-            return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT" } }));
-          }
-        }
-        return {
-          schema,
-          document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          // Fresh loaders for every subscribe message, never per connection.
-          contextValue: createContext(services),
-        };
-      },
-      // Apollo's formatError does not run on this path: apply the same masking and codes here.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      onError: (_ctx, _id, _payload, errors) => {
-        logger.debug({ errors: errors.map((e) => e.message) }, "graphql-ws operation refused");
-      },
-    },
-    wsServer,
-  );
-  const apollo = new ApolloServer<GatewayContext>({
-    schema,
-    formatError,
-    includeStacktraceInErrorResponses: false,
-    // Shutdown belongs to the process (main.ts stops gateway and emulator in order); Apollo's own
-    // signal handlers would race it and leave the emulator running.
-    stopOnTerminationSignals: false,
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
-    ],
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  routeUpgrades(httpServer, wss, origins);
+  const ws = serveGraphqlWs(wss, {
+    core,
+    authenticator,
+    logger,
+    subscriptionsPerSocket: limits.subscriptionsPerSocket,
+    subscriptionsPerCaller: limits.subscriptionsPerCaller,
   });
+
+  const apollo = createApollo({ core, httpServer, drain: async () => ws.dispose() });
   await apollo.start();
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
-  app.get("/metrics", async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-  app.use("/graphql", express.json({ limit: "256kb" }), expressMiddleware(apollo, { context: async () => createContext(services) }));
-
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(options.port, host, () => {
-      httpServer.off("error", reject);
-      resolve();
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics) metricsServer = await startMetricsServer(registry, options.metrics.port, host);
+  else app.get("/metrics", metricsRoute(registry, authenticator));
+  app.use(
+    "/graphql",
+    ...corsMiddlewares(origins),
+    authenticate(authenticator),
+    jsonBody,
+    singleOperationBody,
+    expressMiddleware(apollo, { context: async ({ res }) => core.createContext(callerOf(res)) }),
+  );
+  app.use(notFound);
+  app.use(errorAnswers(logger));
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(options.port, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await metricsServer?.close();
+    channel.close();
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  logger.info({ url: `http://${shown}:${port}/graphql` }, "gateway listening");
+  const url = `http://${shown}:${port}${GRAPHQL_WS_PATH}`;
+  logger.info({ url, auth: options.auth.mode, metrics: metricsServer?.url }, "gateway listening");
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shown}:${port}/graphql`,
-    wsUrl: `ws://${shown}:${port}/graphql`,
+    url,
+    wsUrl: `ws://${shown}:${port}${GRAPHQL_WS_PATH}`,
+    metricsUrl: metricsServer?.url ?? `http://${shown}:${port}/metrics`,
     port,
     close: () =>
       (closing ??= (async () => {
         channel.close();
         await apollo.stop();
+        await metricsServer?.close();
       })()),
   };
 }

@@ -7,9 +7,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, type GatewayConfig } from "../src/config.js";
+import { DEFAULT_LIMITS } from "../src/limits/settings.js";
 
 const SECRET = "s3cr3t-VALUE-that-must-not-leak";
-const creds = { GENESYS_CLIENT_ID: "my-client-id", GENESYS_CLIENT_SECRET: SECRET };
+/** Genesys credentials; caller auth explicitly off (these tests are about the Genesys target; test/config-security.test.ts covers auth). */
+const creds = { GENESYS_CLIENT_ID: "my-client-id", GENESYS_CLIENT_SECRET: SECRET, GATEWAY_AUTH: "none" };
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it does not throw one). */
 function configError(env: Record<string, string | undefined>): ConfigError {
@@ -36,6 +38,9 @@ describe("loadConfig defaults", () => {
       logLevel: "info",
       updateDeadlineMs: 5000,
       heartbeatTimeoutMs: 75000,
+      auth: { mode: "none", reason: "embedded-demo" },
+      limits: DEFAULT_LIMITS,
+      cors: { origins: [] },
     });
   });
 
@@ -55,6 +60,9 @@ describe("loadConfig defaults", () => {
       logLevel: "debug",
       updateDeadlineMs: 2500,
       heartbeatTimeoutMs: 40000,
+      auth: { mode: "none", reason: "embedded-demo" },
+      limits: DEFAULT_LIMITS,
+      cors: { origins: [] },
     });
   });
 

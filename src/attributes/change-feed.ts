@@ -163,7 +163,7 @@ export class AttributeChangeFeed {
     const state = this.state(conversationId);
     for (const p of toConversationSnapshot(conversation).participants) {
       if (p.queueId) state.queueIds.add(p.queueId);
-      if (!state.participants.has(p.id)) state.participants.set(p.id, { ...p.attributes });
+      if (!state.participants.has(p.id)) state.participants.set(p.id, Object.assign(Object.create(null), p.attributes));
     }
   }
 
@@ -267,7 +267,8 @@ export class AttributeChangeFeed {
     const known = state.participants.get(participantId);
     const changes = diffAttributes(known, attributes);
     if (changes.length === 0) return;
-    const merged = { ...(known ?? {}), ...attributes };
+    // No prototype: keys such as "toString" stay plain keys when looked up later.
+    const merged: Record<string, string> = Object.assign(Object.create(null), known, attributes);
     state.participants.set(participantId, merged);
     this.bus.emit("change", {
       conversationId,

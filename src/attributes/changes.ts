@@ -19,7 +19,7 @@ export interface AttributeChange {
 export function diffAttributes(previous: Record<string, string> | undefined, next: Record<string, string>): AttributeChange[] {
   const changes: AttributeChange[] = [];
   for (const key of Object.keys(next).sort()) {
-    const before = previous?.[key];
+    const before = previous !== undefined && Object.hasOwn(previous, key) ? previous[key] : undefined;
     if (before !== next[key]) changes.push({ key, previous: before ?? null, value: next[key] ?? null });
   }
   return changes;

@@ -293,14 +293,15 @@ export class AttributeUpdater {
 
 /** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
 function shows(attributes: Record<string, string>, key: string, value: string): boolean {
-  return attributes[key] === value || (value === "" && attributes[key] === undefined);
+  const own = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  return own === value || (value === "" && own === undefined);
 }
 
 /** Keys someone other than this write changed between `baseline` and `current`. */
 function changedByOthers(baseline: Record<string, string>, current: Record<string, string>, wanted: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(baseline), ...Object.keys(current)]);
   return [...keys].filter((k) =>
-    k in wanted ? !shows(current, k, wanted[k]!) && current[k] !== baseline[k] : current[k] !== baseline[k],
+    Object.hasOwn(wanted, k) ? !shows(current, k, wanted[k]!) && current[k] !== baseline[k] : current[k] !== baseline[k],
   );
 }
 

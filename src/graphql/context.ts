@@ -1,5 +1,6 @@
 /**
- * Per-operation GraphQL context: the long-lived services and fresh DataLoaders.
+ * Per-operation GraphQL context: the long-lived services, the authenticated caller and fresh
+ * DataLoaders.
  *
  * Loaders are made per operation (HTTP request or graphql-ws subscribe message), never per
  * connection: a loader kept across operations would serve stale conversations.
@@ -7,6 +8,7 @@
 import DataLoader from "dataloader";
 import type { AttributeChangeFeed } from "../attributes/change-feed.js";
 import type { AttributeUpdater } from "../attributes/update.js";
+import type { Caller } from "../auth/caller.js";
 import type { GenesysClient } from "../genesys/client.js";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ConversationSnapshot } from "../genesys/participants.js";
@@ -34,6 +36,8 @@ export interface Loaders {
 export interface GatewayContext {
   services: GatewayServices;
   loaders: Loaders;
+  /** Who sent the operation (authenticated, or anonymous when caller auth is off). */
+  caller: Caller;
 }
 
 /** Creates the loaders of one operation. */
@@ -57,7 +61,7 @@ export function createLoaders(genesys: GenesysClient): Loaders {
   };
 }
 
-/** Builds a context for one operation. */
-export function createContext(services: GatewayServices): GatewayContext {
-  return { services, loaders: createLoaders(services.genesys) };
+/** Builds a context for one operation of `caller`. */
+export function createContext(services: GatewayServices, caller: Caller): GatewayContext {
+  return { services, loaders: createLoaders(services.genesys), caller };
 }

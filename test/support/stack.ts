@@ -42,6 +42,11 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   verify?: GatewayOptions["verify"];
   heartbeatTimeoutMs?: number;
+  /** Caller auth; default `{mode: "none", reason: "embedded-demo"}` (anonymous callers with every scope). */
+  auth?: GatewayOptions["auth"];
+  limits?: GatewayOptions["limits"];
+  cors?: GatewayOptions["cors"];
+  metrics?: GatewayOptions["metrics"];
 }
 
 /**
@@ -60,6 +65,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    auth: options.auth ?? { mode: "none", reason: "embedded-demo" },
+    limits: options.limits,
+    cors: options.cors,
+    metrics: options.metrics,
   });
   const sdk = await connectSdk(emulator.url);
   return {
@@ -214,9 +223,15 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** Reads `genesys_requests_total` for one operation from the gateway's /metrics (summed over statuses). */
-export async function upstreamRequests(gatewayUrl: string, operation: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", gatewayUrl))).text();
+/**
+ * Reads `genesys_requests_total` for one operation from the gateway's /metrics (summed over
+ * statuses). `gatewayUrl` may be any URL of the server serving /metrics; `headers` carry
+ * credentials when caller auth is on.
+ */
+export async function upstreamRequests(gatewayUrl: string, operation: string, headers: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(new URL("/metrics", gatewayUrl), { headers });
+  if (response.status !== 200) throw new Error(`GET /metrics → ${response.status} ${await response.text()}`);
+  const text = await response.text();
   let total = 0;
   for (const line of text.split("\n")) {
     const m = /^genesys_requests_total\{([^}]*)\} (\d+(?:\.\d+)?)$/.exec(line);
