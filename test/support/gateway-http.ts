@@ -77,6 +77,8 @@ export function wsTestClient(wsUrl: string, options: { authorization?: string; o
     webSocketImpl: OriginWebSocket,
     retryAttempts: 0,
     lazy: false,
+    // One socket per test client: do not close it when no operation is running.
+    lazyCloseTimeout: 60_000,
     connectionParams: options.authorization ? { authorization: options.authorization } : {},
     on: {
       closed: (event) => {

@@ -47,6 +47,8 @@ export interface StackOptions {
   limits?: GatewayOptions["limits"];
   cors?: GatewayOptions["cors"];
   metrics?: GatewayOptions["metrics"];
+  /** The gateway's logger; default silent unless `TEST_LOG_LEVEL` is set. */
+  logger?: GatewayOptions["logger"];
 }
 
 /**
@@ -62,7 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway = await startGateway({
     port: 0,
     genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     auth: options.auth ?? { mode: "none", reason: "embedded-demo" },
