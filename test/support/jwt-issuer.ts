@@ -9,7 +9,8 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 
 
 /** Claims and overrides of one test token. */
 export interface TokenOptions {
-  sub?: string;
+  /** `sub` claim (default "dashboard-7"); null leaves it out. */
+  sub?: string | null;
   /** Space-separated scopes (`scope` claim); omitted when undefined. */
   scope?: string;
   issuer?: string;
@@ -62,9 +63,9 @@ export async function startJwtIssuer(): Promise<JwtIssuer> {
     jwksRequests: () => requests,
     async sign(options = {}) {
       const payload = options.scope === undefined ? {} : { scope: options.scope };
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: "RS256", kid: KID })
-        .setSubject(options.sub ?? "dashboard-7")
+      const jwt = new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: KID });
+      if (options.sub !== null) jwt.setSubject(options.sub ?? "dashboard-7");
+      return jwt
         .setIssuer(options.issuer ?? issuer)
         .setAudience(options.audience ?? audience)
         .setIssuedAt()
