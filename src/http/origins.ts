@@ -10,7 +10,6 @@ export function normalizeOrigin(value: string): string | undefined {
     const url = new URL(value);
     if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
     if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) return undefined;
-    if (value.replace(/\/$/, "").toLowerCase() !== url.origin.toLowerCase()) return undefined;
     return url.origin;
   } catch {
     return undefined;
