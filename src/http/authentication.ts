@@ -6,7 +6,7 @@ import type { Request, RequestHandler, Response } from "express";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
 import { AuthenticationError } from "../auth/errors.js";
-import { sendError } from "./error-answers.js";
+import { sendUnauthenticated } from "./error-answers.js";
 
 /** The caller {@link authenticate} put on the response locals. */
 export function callerOf(res: Response): Caller {
@@ -28,7 +28,7 @@ export function authenticate(authenticator: Authenticator): RequestHandler {
       next();
     } catch (error) {
       if (error instanceof AuthenticationError) {
-        sendError(res, 401, "UNAUTHENTICATED", error.message, { "www-authenticate": 'Bearer realm="genesys-participants-gateway"' });
+        sendUnauthenticated(res, error.message);
         return;
       }
       next(error);

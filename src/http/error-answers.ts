@@ -16,6 +16,11 @@ export function sendError(res: Response, status: number, code: string, message: 
   res.status(status).set(headers).type("application/json; charset=utf-8").send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
+/** 401 `UNAUTHENTICATED` with `WWW-Authenticate: Bearer` (RFC 6750 §3). `message` must not contain the credential. */
+export function sendUnauthenticated(res: Response, message: string): void {
+  sendError(res, 401, "UNAUTHENTICATED", message, { "www-authenticate": 'Bearer realm="genesys-participants-gateway"' });
+}
+
 /** 404 `NOT_FOUND` for any route nothing else answered. Mount it after every route. */
 export const notFound: RequestHandler = (req, res) => {
   sendError(res, 404, "NOT_FOUND", `Nothing is served at ${req.method} ${req.path}; GraphQL is at /graphql.`);

@@ -11,7 +11,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { AuthenticationError } from "../auth/errors.js";
 import { SCOPES } from "../auth/scopes.js";
 import { remoteAddress } from "./authentication.js";
-import { sendError } from "./error-answers.js";
+import { sendError, sendUnauthenticated } from "./error-answers.js";
 
 /** The `/metrics` handler of the gateway port. */
 export function metricsRoute(registry: Registry, authenticator: Authenticator): RequestHandler {
@@ -27,7 +27,7 @@ export function metricsRoute(registry: Registry, authenticator: Authenticator): 
       res.type(registry.contentType).send(await registry.metrics());
     } catch (error) {
       if (error instanceof AuthenticationError) {
-        sendError(res, 401, "UNAUTHENTICATED", error.message, { "www-authenticate": 'Bearer realm="genesys-participants-gateway"' });
+        sendUnauthenticated(res, error.message);
         return;
       }
       next(error);

@@ -8,14 +8,13 @@
  *   the same rate limit, limits, validation, scopes and error mask as HTTP;
  * - open subscriptions are capped per socket and per caller (`SUBSCRIPTION_LIMIT_REACHED`).
  */
-import { GraphQLError } from "graphql";
 import type { Context } from "graphql-ws";
 import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
 import { AuthenticationError } from "../auth/errors.js";
-import { subscriptionLimitReached } from "../graphql/errors.js";
+import { subscriptionLimitReached, unauthenticated } from "../graphql/errors.js";
 import type { OperationCore } from "../graphql/operation.js";
 import { ConcurrencyLimiter, type Release } from "../limits/concurrent-subscriptions.js";
 import type { Logger } from "../logger.js";
@@ -100,10 +99,10 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
       },
       onSubscribe: async (ctx: WsContext, id, payload) => {
         const connection = connections.get(ctx);
-        if (!connection) return [new GraphQLError("Not authenticated.", { extensions: { code: "UNAUTHENTICATED" } })];
+        if (!connection) return [unauthenticated("The connection is not authenticated.")];
         if (connection.caller.expiresAt !== undefined && connection.caller.expiresAt <= Date.now()) {
           ctx.extra.socket.close(CLOSE_FORBIDDEN, "Forbidden: the token has expired");
-          return [new GraphQLError("The token has expired.", { extensions: { code: "UNAUTHENTICATED" } })];
+          return [unauthenticated("The token has expired.")];
         }
         const contextValue = core.createContext(connection.caller);
         const prepared = await core.prepare(payload, contextValue, "websocket");
