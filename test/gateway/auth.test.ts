@@ -8,7 +8,7 @@
  * - JWTs with and without the write scope, wrong issuer / audience / key, expired;
  * - a socket whose JWT expires is closed with 4403 at expiry;
  * - `/healthz` stays anonymous; `/metrics` needs `metrics:read`, or moves to its own port;
- * - neither keys nor tokens reach the log.
+ * - neither keys nor tokens reach the log; a gateway without caller auth warns at start.
  */
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -243,5 +243,29 @@ describe("METRICS_PORT", () => {
     const onGatewayPort = await send(new URL("/metrics", own.gateway.url).href, { authorization: bearer(READ_KEY) });
     expect(onGatewayPort.status).toBe(404);
     expect(onGatewayPort.body.errors[0].extensions.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("without caller auth", () => {
+  it.each([
+    ["embedded-demo", /embedded demo/],
+    ["explicit", /GATEWAY_AUTH=none/],
+  ] as const)("warns at start (%s) and serves anonymous callers", async (reason, text) => {
+    const started: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        started.push(chunk.toString());
+        done();
+      },
+    });
+    const open = await startStack({ auth: { mode: "none", reason }, logger: createLogger("info", sink) });
+    try {
+      const warning = started.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.level === 40);
+      expect(warning?.msg).toMatch(text);
+      const answer = await post(open.gateway.url, "{ __typename }");
+      expect(answer.body.data).toEqual({ __typename: "Query" });
+    } finally {
+      await open.close();
+    }
   });
 });
