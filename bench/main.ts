@@ -18,7 +18,7 @@ import { BENCH_FAULTS, startBenchStack } from "./stack.js";
 const SIZES = {
   reads: { samples: 60, warmup: 5 },
   concurrent: { concurrency: 50, rounds: 3 },
-  writes: { samples: 20, warmup: 2 },
+  writes: { samples: 40, warmup: 2 },
 };
 
 /** A run longer than this (ms) is stuck: it is ended with exit status 1. */
