@@ -1,7 +1,7 @@
 /**
  * The GraphQL gateway server: Apollo Server over express for queries and mutations
  * (`POST /graphql`), graphql-ws for subscriptions (`ws://…/graphql`), on one port, plus
- * `GET /healthz` and Prometheus `GET /metrics`.
+ * `GET /healthz` (liveness), `GET /readyz` (readiness) and Prometheus `GET /metrics`.
  *
  * It talks to Genesys only through `GenesysClient` (REST) and `NotificationChannel`
  * (WebSocket); it never imports the emulator.
@@ -22,6 +22,9 @@ import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { NotificationChannel } from "./genesys/notifications.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
+import { describeGenesysTarget } from "./genesys/endpoint.js";
+import { healthRouter, trackReadiness } from "./health/endpoints.js";
+import type { ReadinessOptions } from "./health/readiness.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import type { Logger } from "./logger.js";
 
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
   heartbeatTimeoutMs?: number;
+  /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
+  readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
 }
 
 /** A running gateway. */
@@ -72,6 +77,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const genesys = new GenesysClient({ ...options.genesys, logger, registry });
   await genesys.authenticate();
   const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+  // Readiness (issue 7): fed by the Genesys client's and the channel's events.
+  const readiness = trackReadiness(genesys, channel, describeGenesysTarget(options.genesys.endpoint, options.genesys.clientId), options.readiness);
   const services: GatewayServices = {
     genesys,
     logger,
@@ -138,9 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   await apollo.start();
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
+  app.use(healthRouter(readiness, () => genesys.authenticate(true)));
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });

@@ -42,6 +42,7 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   verify?: GatewayOptions["verify"];
   heartbeatTimeoutMs?: number;
+  readiness?: GatewayOptions["readiness"];
 }
 
 /**
@@ -60,6 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    readiness: options.readiness,
   });
   const sdk = await connectSdk(emulator.url);
   return {
