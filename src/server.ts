@@ -7,6 +7,7 @@
  * (WebSocket); it never imports the emulator.
  */
 import "reflect-metadata";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
@@ -25,6 +26,9 @@ import { createContext, type GatewayContext, type GatewayServices } from "./grap
 import { describeGenesysTarget } from "./genesys/endpoint.js";
 import { healthRouter, trackReadiness } from "./health/endpoints.js";
 import type { ReadinessOptions } from "./health/readiness.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { countUpstreamCalls } from "./observability/operation-scope.js";
+import { assignConnectionIds, httpRequestIds, operationLogPlugin, withOperationLogging } from "./observability/request-log.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import type { Logger } from "./logger.js";
 
@@ -75,14 +79,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const genesys = new GenesysClient({ ...options.genesys, logger, registry });
+  // Visibility (issue 7): gateway metrics, Genesys calls counted per operation.
+  const metrics = new GatewayMetrics(registry);
+  const observability = { logger, metrics };
+  countUpstreamCalls(genesys);
   await genesys.authenticate();
   const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
   // Readiness (issue 7): fed by the Genesys client's and the channel's events.
   const readiness = trackReadiness(genesys, channel, describeGenesysTarget(options.genesys.endpoint, options.genesys.clientId), options.readiness);
+  metrics.trackNotificationChannel(channel);
   const services: GatewayServices = {
     genesys,
     logger,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify }),
+    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, onOutcome: (o) => metrics.observeUpdate(o) }),
     feed: new AttributeChangeFeed({ channel, genesys, logger }),
   };
 
@@ -90,8 +99,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const app = express();
   const httpServer = http.createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  assignConnectionIds(wsServer);
+  metrics.trackWebSocketServer(wsServer);
   const wsCleanup = useServer(
-    {
+    withOperationLogging({
       schema,
       // Parse and validate here so a bad document gets the same codes as over HTTP
       // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
@@ -119,7 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           variableValues: payload.variables,
           operationName: payload.operationName,
           // Fresh loaders for every subscribe message, never per connection.
-          contextValue: createContext(services),
+          contextValue: createContext(services, randomUUID()),
         };
       },
       // Apollo's formatError does not run on this path: apply the same masking and codes here.
@@ -128,7 +139,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors: errors.map((e) => e.message) }, "graphql-ws operation refused");
       },
-    },
+    }, observability),
     wsServer,
   );
   const apollo = new ApolloServer<GatewayContext>({
@@ -140,6 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      operationLogPlugin(observability),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -149,7 +161,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  app.use("/graphql", express.json({ limit: "256kb" }), expressMiddleware(apollo, { context: async () => createContext(services) }));
+  app.use(
+    "/graphql",
+    ...httpRequestIds(logger),
+    express.json({ limit: "256kb" }),
+    expressMiddleware(apollo, { context: async ({ req }) => createContext(services, String(req.id)) }),
+  );
 
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {

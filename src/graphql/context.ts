@@ -34,6 +34,8 @@ export interface Loaders {
 export interface GatewayContext {
   services: GatewayServices;
   loaders: Loaders;
+  /** The operation's request id (HTTP: `X-Request-Id` or generated; graphql-ws: one per subscribe message). */
+  requestId: string;
 }
 
 /** Creates the loaders of one operation. */
@@ -58,6 +60,6 @@ export function createLoaders(genesys: GenesysClient): Loaders {
 }
 
 /** Builds a context for one operation. */
-export function createContext(services: GatewayServices): GatewayContext {
-  return { services, loaders: createLoaders(services.genesys) };
+export function createContext(services: GatewayServices, requestId: string): GatewayContext {
+  return { services, loaders: createLoaders(services.genesys), requestId };
 }
