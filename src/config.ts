@@ -29,6 +29,16 @@ export interface GatewayConfig {
   updateDeadlineMs: number;
   /** A notification socket silent for this long is considered dead and reconnected (ms). */
   heartbeatTimeoutMs: number;
+  /**
+   * Introspection on HTTP and graphql-ws, and with it the GraphiQL IDE on `GET /graphql`
+   * (`GRAPHQL_INTROSPECTION`; default on unless `NODE_ENV=production`).
+   */
+  introspection: boolean;
+  /**
+   * OpenTelemetry traces: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (OTLP over HTTP; the
+   * SDK reads the other standard `OTEL_*` variables itself). `serviceName` from `OTEL_SERVICE_NAME`.
+   */
+  tracing: { endpoint?: URL; serviceName: string };
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -54,6 +64,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPDATE_DEADLINE_MS: positiveMs(5_000),
   HEARTBEAT_TIMEOUT_MS: positiveMs(75_000),
+  GRAPHQL_INTROSPECTION: z
+    .enum(["true", "false", "1", "0"], { message: 'expected "true" or "false"' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === "true" || v === "1")),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional()),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("genesys-participants-gateway"),
 });
 
 /**
@@ -119,5 +135,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     updateDeadlineMs: e.UPDATE_DEADLINE_MS,
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
+    introspection: e.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== "production",
+    tracing: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
   };
 }

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     logger,
     verify: { deadlineMs: config.updateDeadlineMs },
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    introspection: config.introspection,
   });
 
   let stopping = false;

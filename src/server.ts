@@ -12,9 +12,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { getOperationAST, getVariableValues, GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
+import { getOperationAST, getVariableValues, GraphQLError, parse, specifiedRules, validate, type GraphQLFormattedError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
@@ -30,6 +31,8 @@ import { GatewayMetrics } from "./observability/metrics.js";
 import { countUpstreamCalls } from "./observability/operation-scope.js";
 import { assignConnectionIds, httpRequestIds, operationLogPlugin, withOperationLogging } from "./observability/request-log.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { ideHandler } from "./graphql/ide.js";
+import { introspectionRules } from "./graphql/introspection-rule.js";
 import type { Logger } from "./logger.js";
 
 /** Options of {@link startGateway}. */
@@ -44,6 +47,12 @@ export interface GatewayOptions {
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
   heartbeatTimeoutMs?: number;
+  /**
+   * Whether introspection (`__schema`, `__type`) is allowed, on HTTP and graphql-ws alike; the
+   * GraphiQL IDE on `GET /graphql` is served only while it is. Default: on unless
+   * `NODE_ENV=production` (config: `GRAPHQL_INTROSPECTION`).
+   */
+  introspection?: boolean;
   /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
   readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
 }
@@ -96,6 +105,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const schema = await buildGatewaySchema();
+  // Introspection and the IDE (issue 7): one rule set for both transports.
+  const introspection = options.introspection ?? process.env.NODE_ENV !== "production";
+  const validationRules = introspectionRules(introspection);
   const app = express();
   const httpServer = http.createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
@@ -113,7 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         } catch (error) {
           return [new GraphQLError((error as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
         }
-        const errors = validate(schema, document);
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
         if (errors.length > 0) {
           return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
         }
@@ -146,12 +158,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The switch is the validation rule above (same on graphql-ws); Apollo's own would differ.
+    introspection: true,
+    validationRules,
     // Shutdown belongs to the process (main.ts stops gateway and emulator in order); Apollo's own
     // signal handlers would race it and leave the emulator running.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       operationLogPlugin(observability),
+      // Apollo's landing page loads Sandbox from a CDN; the IDE is ours (graphql/ide.ts).
+      ApolloServerPluginLandingPageDisabled(),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -161,6 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
+  if (introspection) app.get("/graphql", ideHandler("/graphql"));
   app.use(
     "/graphql",
     ...httpRequestIds(logger),
