@@ -2,7 +2,7 @@
  * The offline IDE in a real headless chromium (Debian's /usr/bin/chromium through
  * playwright-core): every request not to loopback is blocked and recorded, the page loads
  * GraphiQL from the gateway alone, runs the preloaded participant query and shows the README's
- * answer. Also: the HTML references no external URL, the IDE and introspection go off together
+ * answer, then streams the preloaded subscription over graphql-ws. Also: the HTML references no external URL, the IDE and introspection go off together
  * (HTTP and graphql-ws alike), and Apollo's CSRF prevention still refuses simple requests.
  */
 import { existsSync } from "node:fs";
@@ -80,7 +80,7 @@ describe.skipIf(!hasChromium)("the IDE in headless chromium, network limited to 
     await browser?.close();
   });
 
-  it("loads GraphiQL from the gateway alone and runs the preloaded participant query", async () => {
+  it("loads GraphiQL from the gateway alone, runs the preloaded participant query and streams the preloaded subscription", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const attempted: string[] = [];
@@ -90,6 +90,7 @@ describe.skipIf(!hasChromium)("the IDE in headless chromium, network limited to 
       return protocol === "data:" || protocol === "blob:" || hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
     };
     page.on("request", (request) => attempted.push(request.url()));
+    page.on("websocket", (socket) => attempted.push(socket.url()));
     await context.route("**/*", (route) => {
       const url = route.request().url();
       if (loopback(url)) return route.continue();
@@ -117,6 +118,25 @@ describe.skipIf(!hasChromium)("the IDE in headless chromium, network limited to 
     expect(await response.json()).toEqual(readmeParticipantAnswer());
     // The result pane shows it too.
     await page.locator(".result-window").getByText("John Customer").first().waitFor({ timeout: 10_000 });
+
+    // The preloaded subscription, over graphql-ws on the same origin (allowed by the CSP).
+    await page.locator(".graphiql-tab").filter({ hasText: "AttributesChanged" }).click();
+    await run.click();
+    await expect.poll(() => attempted.filter((u) => u.startsWith("ws://")).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // Written behind the gateway's back until the change shows (the first write may precede the topic subscription).
+    await expect
+      .poll(
+        async () => {
+          await stack.sdk.conversations.patchConversationsCallParticipantAttributes(
+            "c0000000-0000-4000-8000-000000000001",
+            "d0000000-0000-4000-8000-000000000011",
+            { attributes: { "ide.check": `seen-${Date.now()}` } },
+          );
+          return page.locator(".result-window").getByText("ide.check").count();
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBeGreaterThan(0);
 
     expect(blocked).toEqual([]);
     expect(attempted.filter((u) => !loopback(u))).toEqual([]);
