@@ -10,7 +10,6 @@
  * accepts, and subscriptions over graphql-ws on the same URL.
  */
 import { createHash } from "node:crypto";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import type { RequestHandler } from "express";
 
 /** One preloaded IDE tab. */
@@ -95,8 +94,12 @@ export const IDE_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Renders the IDE page for `endpoint` (rendered once per process by {@link ideHandler}). */
-export function renderIdePage(endpoint: string, tabs: readonly IdeTab[] = DEMO_OPERATIONS): string {
+/**
+ * Renders the IDE page for `endpoint` (once per process, by {@link ideHandler}). The 9 MB
+ * bundle is loaded only here, so a gateway whose IDE nobody opens never loads it.
+ */
+export async function renderIdePage(endpoint: string, tabs: readonly IdeTab[] = DEMO_OPERATIONS): Promise<string> {
+  const { renderGraphiQL } = await import("@graphql-yoga/render-graphiql");
   return renderGraphiQL({
     // GraphiQL fills the editors of the first tab from these (not from `defaultTabs`).
     ...({ query: tabs[0]?.query, variables: tabs[0]?.variables } as object),
@@ -111,22 +114,21 @@ export function renderIdePage(endpoint: string, tabs: readonly IdeTab[] = DEMO_O
 
 /**
  * Express handler for `GET {endpoint}`: answers browsers with the IDE page (about 9 MB,
- * rendered on first use, `ETag` for revalidation), passes everything else on (GraphQL over GET
+ * rendered on first use, `ETag` for revalidation; express 5 passes a failed render to its
+ * error handler), passes everything else on (GraphQL over GET
  * from clients asking for JSON).
  */
 export function ideHandler(endpoint: string): RequestHandler {
-  let page: { html: string; etag: string } | undefined;
-  return (req, res, next) => {
+  let page: Promise<{ html: string; etag: string }> | undefined;
+  return async (req, res, next) => {
     // Browsers only (as graphql-yoga decides): GraphiQL mirrors the query into `?query=`, so
     // a reload must get the page again.
     if (req.method !== "GET") return next();
     if (req.accepts(["application/graphql-response+json", "application/json", "text/html"]) !== "text/html") return next();
-    if (!page) {
-      const html = renderIdePage(endpoint);
-      page = { html, etag: `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"` };
-    }
-    res.set({ "content-security-policy": IDE_CONTENT_SECURITY_POLICY, etag: page.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
-    if (req.headers["if-none-match"] === page.etag) return void res.status(304).end();
-    res.type("html").send(page.html);
+    page ??= renderIdePage(endpoint).then((html) => ({ html, etag: `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"` }));
+    const { html, etag } = await page;
+    res.set({ "content-security-policy": IDE_CONTENT_SECURITY_POLICY, etag, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+    if (req.headers["if-none-match"] === etag) return void res.status(304).end();
+    res.type("html").send(html);
   };
 }

@@ -50,6 +50,10 @@ describe("the IDE page", () => {
     expect(html).not.toMatch(/(?:src|href)\s*=\s*\\?["']?(?:https?:)?\/\//i);
     expect(html).not.toMatch(/url\(\s*\\?["']?(?:https?:)?\/\//i);
     expect(html).not.toMatch(/@import/i);
+    // Rendered once: a revalidation with its ETag is a 304 without the 9 MB body.
+    const etag = response.headers.get("etag")!;
+    const again = await fetch(stack.gateway.url, { headers: { accept: "text/html", "if-none-match": etag } });
+    expect(again.status).toBe(304);
   });
 
   it("leaves GraphQL over GET and JSON clients to Apollo", async () => {
