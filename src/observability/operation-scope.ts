@@ -24,7 +24,14 @@ export class OperationScope {
   /** Genesys exchanges (attempts, retries and logins included) by SDK operation name. */
   readonly upstream = new Map<string, number>();
 
-  constructor(readonly requestId: string) {}
+  /**
+   * @param requestId the operation's request id
+   * @param traceId the OpenTelemetry trace the operation runs in, when tracing is on
+   */
+  constructor(
+    readonly requestId: string,
+    readonly traceId?: string,
+  ) {}
 
   /** Counts one Genesys exchange. */
   countUpstream(operation: string): void {

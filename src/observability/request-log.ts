@@ -5,7 +5,7 @@
  * The line (`msg: "graphql operation"`, level info):
  * `{requestId, transport: "http"|"ws", connectionId? (ws), operationType, operationName,
  *   caller, durationMs, outcome: "success"|"error", errorCodes, upstreamCalls, upstream,
- *   results? (ws: results sent)}` — `upstream` maps SDK operation names to the Genesys
+ *   results? (ws: results sent), traceId? (HTTP, with tracing on)}` — `upstream` maps SDK operation names to the Genesys
  * exchanges the operation caused (attempts, retries and logins included).
  *
  * Every error the caller sees as `INTERNAL_SERVER_ERROR` is logged at level error with its real
@@ -20,6 +20,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { ApolloServerPlugin } from "@apollo/server";
+import { trace } from "@opentelemetry/api";
 import type { RequestHandler } from "express";
 import {
   execute as graphqlExecute,
@@ -106,6 +107,7 @@ function logLine(deps: OperationLogDependencies, f: LineFields, observe: boolean
       errorCodes: [...new Set(f.codes)],
       upstreamCalls: f.scope.upstreamCalls,
       upstream: Object.fromEntries(f.scope.upstream),
+      ...(f.scope.traceId ? { traceId: f.scope.traceId } : {}),
       ...(f.results !== undefined ? { results: f.results } : {}),
     },
     "graphql operation",
@@ -129,7 +131,15 @@ export function httpRequestIds(logger: Logger): RequestHandler[] {
       return id;
     },
   });
-  return [ids, (req, _res, next) => operationScopes.run(new OperationScope(String(req.id)), next)];
+  return [
+    ids,
+    (req, _res, next) => {
+      // With tracing on, the request's span carries the request id and the line the trace id.
+      const span = trace.getActiveSpan();
+      span?.setAttribute("gateway.request_id", String(req.id));
+      operationScopes.run(new OperationScope(String(req.id), span?.spanContext().traceId), next);
+    },
+  ];
 }
 
 /** The request id of the HTTP request being served (from {@link httpRequestIds}). */

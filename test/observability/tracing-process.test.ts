@@ -2,7 +2,8 @@
  * Traces from the real process: `node dist/src/main.js` (embedded emulator, ephemeral ports)
  * with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a small OTLP/HTTP (JSON) collector this test
  * runs. One GraphQL query must arrive as spans of the http, express and graphql
- * instrumentations in one trace, with the configured service name; without the variable the
+ * instrumentations in one trace, with the configured service name, and its log line must name
+ * that trace; without the variable the
  * gateway starts with tracing off (the log says so by its silence) and sends nothing.
  * `npm test` builds dist/ first.
  */
@@ -136,6 +137,12 @@ describe("tracing in the gateway process", () => {
     expect(server.kind).toBe(2);
     expect(trace.some((s) => s.scope === "@opentelemetry/instrumentation-http" && s.kind === 3)).toBe(true);
     expect(collector.requests.every((r) => r.startsWith("POST /v1/traces application/json"))).toBe(true);
+    // The operation's log line names its trace.
+    const line = gateway.lines
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg?: string; operationName?: string; traceId?: string })
+      .find((l) => l.msg === "graphql operation" && l.operationName === "Traced");
+    expect(line?.traceId).toBe(server.traceId);
     await stop(gateway.child);
   });
 
