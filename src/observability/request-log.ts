@@ -142,11 +142,6 @@ export function httpRequestIds(logger: Logger): RequestHandler[] {
   ];
 }
 
-/** The request id of the HTTP request being served (from {@link httpRequestIds}). */
-export function currentRequestId(): string {
-  return operationScopes.getStore()?.requestId ?? requestIdFrom(undefined);
-}
-
 /** Apollo plugin writing the operation line and the masked-error records for HTTP requests. */
 export function operationLogPlugin(deps: OperationLogDependencies): ApolloServerPlugin<{ requestId: string }> {
   return {
