@@ -111,7 +111,7 @@ export interface NotificationService {
    * Handles an HTTP server `upgrade` event. Returns false (and leaves the socket alone) unless
    * the path is `/channels/{id}`; otherwise takes the socket and returns true: an unknown or
    * expired channel gets an HTTP 404 answer, a live one becomes that channel's WebSocket
-   * (kicking any previous one).
+   * (kicking any previous one), unless the `refuseSockets` fault is on (HTTP 503).
    */
   handleUpgrade(req: http.IncomingMessage, socket: stream.Duplex, head: Buffer): boolean;
   /** Drops every channel and terminates every socket (subscriptions are lost). */
