@@ -43,6 +43,7 @@ export async function startBenchStack(faults: FaultsPatch = BENCH_FAULTS): Promi
     port: 0,
     genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
     logger: createLogger(process.env.LOG_LEVEL ?? "silent"),
+    auth: { mode: "none", reason: "embedded-demo" },
   });
   const sdk = await connectSdk(emulator.url);
   return {

@@ -43,6 +43,16 @@ export interface GatewayConfig {
   cors: { origins: string[] };
   /** Own port of `/metrics` (`METRICS_PORT`); unset: `/metrics` is on the gateway port. */
   metricsPort?: number;
+  /**
+   * Introspection on HTTP and graphql-ws, and with it the GraphiQL IDE on `GET /graphql`
+   * (`GRAPHQL_INTROSPECTION`; default on unless `NODE_ENV=production`).
+   */
+  introspection: boolean;
+  /**
+   * OpenTelemetry traces: on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (OTLP over HTTP; the
+   * SDK reads the other standard `OTEL_*` variables itself). `serviceName` from `OTEL_SERVICE_NAME`.
+   */
+  tracing: { endpoint?: URL; serviceName: string };
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -93,6 +103,12 @@ const envSchema = z.object({
   RATE_LIMIT_REQUESTS_PER_MINUTE: count(DEFAULT_LIMITS.requestsPerMinute),
   MAX_SUBSCRIPTIONS_PER_SOCKET: count(DEFAULT_LIMITS.subscriptionsPerSocket),
   MAX_SUBSCRIPTIONS_PER_CALLER: count(DEFAULT_LIMITS.subscriptionsPerCaller),
+  GRAPHQL_INTROSPECTION: z
+    .enum(["true", "false", "1", "0"], { message: 'expected "true" or "false"' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === "true" || v === "1")),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional()),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("genesys-participants-gateway"),
 });
 
 /**
@@ -172,6 +188,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     cors: { origins: resolveOrigins(e.CORS_ORIGINS) },
     ...(e.METRICS_PORT !== undefined ? { metricsPort: e.METRICS_PORT } : {}),
+    introspection: e.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== "production",
+    tracing: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
   };
 }
 

@@ -9,10 +9,10 @@
  * Exits 1 with a clear message on invalid configuration; stops cleanly on SIGTERM/SIGINT.
  */
 import { ConfigError, loadConfig } from "./config.js";
-import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startEmulator, type RunningEmulator } from "./emulator/server.js";
+import type { RunningEmulator } from "./emulator/server.js";
 import type { GenesysEndpoint } from "./genesys/client.js";
 import { createLogger } from "./logger.js";
-import { startGateway } from "./server.js";
+import { startTracing } from "./observability/tracing.js";
 
 /** Background "Architect flow" period of the demo emulator (ms). */
 const DEMO_FLOW_INTERVAL_MS = 4_000;
@@ -29,6 +29,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // Tracing first: its instrumentations patch express, http and graphql as they load, so the
+  // emulator and the gateway are imported only after it (off without OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracing = await startTracing(config.tracing);
+  if (tracing) logger.info({ endpoint: config.tracing.endpoint?.href, serviceName: config.tracing.serviceName }, "OpenTelemetry tracing on");
+  const { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startEmulator } = await import("./emulator/server.js");
+  const { startGateway } = await import("./server.js");
 
   let emulator: RunningEmulator | undefined;
   let endpoint: GenesysEndpoint;
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     cors: config.cors,
     ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
+    introspection: config.introspection,
   });
 
   let stopping = false;
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "stopping");
     await gateway.close();
     await emulator?.close();
+    await tracing?.shutdown();
     logger.info("stopped");
     process.exit(0);
   };

@@ -1,10 +1,13 @@
 /**
  * The GraphQL gateway server, composed of its parts on one port:
- * - the shared GraphQL core (graphql/operation.ts): context with the caller, parse, limits,
- *   validation, scopes, error masking;
- * - HTTP (http/): express with CORS, caller authentication, the JSON body, Apollo Server for
- *   `POST /graphql` (and GET queries), `GET /healthz` (anonymous), `GET /metrics`;
- * - WebSocket (ws/): the Origin-checked upgrade and graphql-ws for subscriptions.
+ * - the shared GraphQL core (graphql/operation.ts): context with the caller and request id,
+ *   parse, limits, validation (introspection rule included), scopes, error masking;
+ * - HTTP (http/): express with request ids, CORS, caller authentication, the JSON body, Apollo
+ *   Server for `POST /graphql` (and GET queries), the GraphiQL IDE on `GET /graphql` for
+ *   browsers (graphql/ide.ts), `GET /healthz` and `GET /readyz` (anonymous, health/),
+ *   `GET /metrics`;
+ * - WebSocket (ws/): the Origin-checked upgrade and graphql-ws for subscriptions;
+ * - observability/: one log line per operation on both transports, metrics, tracing.
  *
  * It talks to Genesys only through `GenesysClient` (REST) and `NotificationChannel`
  * (WebSocket); it never imports the emulator.
@@ -33,6 +36,13 @@ import { errorAnswers, notFound } from "./http/error-answers.js";
 import { metricsRoute, startMetricsServer, type MetricsServer } from "./http/metrics.js";
 import { OriginPolicy } from "./http/origins.js";
 import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
+import { describeGenesysTarget } from "./genesys/endpoint.js";
+import { healthRouter, trackReadiness } from "./health/endpoints.js";
+import type { ReadinessOptions } from "./health/readiness.js";
+import { ideHandler } from "./graphql/ide.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { countUpstreamCalls } from "./observability/operation-scope.js";
+import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
 import { serveGraphqlWs } from "./ws/graphql-ws.js";
 import { GRAPHQL_WS_PATH, routeUpgrades } from "./ws/upgrade.js";
@@ -60,6 +70,14 @@ export interface GatewayOptions {
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
   heartbeatTimeoutMs?: number;
+  /**
+   * Whether introspection (`__schema`, `__type`) is allowed, on HTTP and graphql-ws alike; the
+   * GraphiQL IDE on `GET /graphql` is served only while it is. Default: on unless
+   * `NODE_ENV=production` (config: `GRAPHQL_INTROSPECTION`).
+   */
+  introspection?: boolean;
+  /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
+  readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
 }
 
 /** A running gateway. */
@@ -97,47 +115,62 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const genesys = new GenesysClient({ ...options.genesys, logger, registry });
+  // Visibility (issue 7): gateway metrics, Genesys calls counted per operation.
+  const metrics = new GatewayMetrics(registry);
+  const observability = { logger, metrics };
+  countUpstreamCalls(genesys);
   await genesys.authenticate();
   const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+  // Readiness (issue 7): fed by the Genesys client's and the channel's events.
+  const readiness = trackReadiness(genesys, channel, describeGenesysTarget(options.genesys.endpoint, options.genesys.clientId), options.readiness);
+  metrics.trackNotificationChannel(channel);
   const services: GatewayServices = {
     genesys,
     logger,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify }),
+    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, onOutcome: (o) => metrics.observeUpdate(o) }),
     feed: new AttributeChangeFeed({ channel, genesys, logger }),
   };
-  const core = new OperationCore({ schema: await buildGatewaySchema(), services, limits });
+  // Introspection (issue 7): one validation rule in the core's rule list, so both transports.
+  const introspection = options.introspection ?? process.env.NODE_ENV !== "production";
+  const core = new OperationCore({ schema: await buildGatewaySchema(), services, limits, introspection });
 
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  assignConnectionIds(wss);
+  metrics.trackWebSocketServer(wss);
   routeUpgrades(httpServer, wss, origins);
   const ws = serveGraphqlWs(wss, {
     core,
     authenticator,
     logger,
+    observability,
     subscriptionsPerSocket: limits.subscriptionsPerSocket,
     subscriptionsPerCaller: limits.subscriptionsPerCaller,
   });
 
-  const apollo = createApollo({ core, httpServer, drain: async () => ws.dispose() });
+  const apollo = createApollo({ core, httpServer, drain: async () => ws.dispose(), plugins: [operationLogPlugin(observability)] });
   await apollo.start();
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
+  // Anonymous probes (health/): liveness and readiness.
+  app.use(healthRouter(readiness, () => genesys.authenticate(true)));
   const host = options.host ?? "127.0.0.1";
   let metricsServer: MetricsServer | undefined;
   if (options.metrics) metricsServer = await startMetricsServer(registry, options.metrics.port, host);
   else app.get("/metrics", metricsRoute(registry, authenticator));
+  // The IDE page is static (no data): served to browsers before caller auth; every request it
+  // sends goes through the chain below (README "The IDE and introspection").
+  if (introspection) app.get("/graphql", ideHandler("/graphql"));
   app.use(
     "/graphql",
+    ...httpRequestIds(logger),
     ...corsMiddlewares(origins),
     authenticate(authenticator),
     jsonBody,
     singleOperationBody,
-    expressMiddleware(apollo, { context: async ({ res }) => core.createContext(callerOf(res)) }),
+    expressMiddleware(apollo, { context: async ({ req, res }) => core.createContext(callerOf(res), String(req.id)) }),
   );
   app.use(notFound);
   app.use(errorAnswers(logger));

@@ -41,6 +41,8 @@ describe("loadConfig defaults", () => {
       auth: { mode: "none", reason: "embedded-demo" },
       limits: DEFAULT_LIMITS,
       cors: { origins: [] },
+      introspection: true,
+      tracing: { endpoint: undefined, serviceName: "genesys-participants-gateway" },
     });
   });
 
@@ -52,6 +54,8 @@ describe("loadConfig defaults", () => {
       LOG_LEVEL: "debug",
       UPDATE_DEADLINE_MS: "2500",
       HEARTBEAT_TIMEOUT_MS: "40000",
+      GRAPHQL_INTROSPECTION: "false",
+      OTEL_SERVICE_NAME: "gw",
     });
     expect(config).toEqual({
       port: 8080,
@@ -63,6 +67,8 @@ describe("loadConfig defaults", () => {
       auth: { mode: "none", reason: "embedded-demo" },
       limits: DEFAULT_LIMITS,
       cors: { origins: [] },
+      introspection: false,
+      tracing: { endpoint: undefined, serviceName: "gw" },
     });
   });
 
@@ -187,5 +193,23 @@ describe("the client secret never appears in an error message", () => {
     const error = configError(env);
     expect(error.message).not.toContain(SECRET);
     expect(String(error.stack)).not.toContain(SECRET);
+  });
+});
+
+describe("introspection and tracing settings (issue 7)", () => {
+  it("GRAPHQL_INTROSPECTION defaults to on, off under NODE_ENV=production, and an explicit value wins", () => {
+    expect(loadConfig({}).introspection).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production" }).introspection).toBe(false);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: "false" }).introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
+    expect(() => loadConfig({ GRAPHQL_INTROSPECTION: "yes" })).toThrow(/GRAPHQL_INTROSPECTION/);
+  });
+
+  it("tracing is off without OTEL_EXPORTER_OTLP_ENDPOINT, and the endpoint must be an http(s) URL", () => {
+    expect(loadConfig({}).tracing).toEqual({ endpoint: undefined, serviceName: "genesys-participants-gateway" });
+    const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SERVICE_NAME: "gw-eu" }).tracing;
+    expect(on.endpoint?.href).toBe("http://collector:4318/");
+    expect(on.serviceName).toBe("gw-eu");
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });

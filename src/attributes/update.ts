@@ -83,6 +83,8 @@ export interface AttributeUpdaterOptions {
   now?: () => number;
   /** Waits `ms` milliseconds. */
   sleep?: (ms: number) => Promise<void>;
+  /** Told every outcome (metrics); must not throw. */
+  onOutcome?: (outcome: UpdateOutcome) => void;
 }
 
 type Read =
@@ -126,7 +128,8 @@ export class AttributeUpdater {
   /** Runs one update; see the class comment for the outcomes. */
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
-    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request, deadline));
+    const outcome = this.lock.run(`${request.conversationId}\u0000${request.participantId}`, () => this.apply(request, deadline));
+    return this.options.onOutcome ? outcome.then((o) => (this.options.onOutcome!(o), o)) : outcome;
   }
 
   private async apply(request: AttributeUpdate, deadline: number): Promise<UpdateOutcome> {

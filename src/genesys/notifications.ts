@@ -56,7 +56,12 @@ export interface NotificationChannelEvents {
   event: [NotificationEnvelope];
   /** The socket is open again after having been down: events in between are lost. */
   reconnected: [];
+  /** The socket opened (`open`), went down and is being replaced (`down`), or the channel was closed for good (`closed`). */
+  state: [NotificationSocketState];
 }
+
+/** State of the notification socket as reported by the `state` event ("idle" before the first open). */
+export type NotificationSocketState = "idle" | "open" | "down" | "closed";
 
 /**
  * The gateway's notification channel: topics are reference-counted (a topic stays subscribed
@@ -88,6 +93,11 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.pingIntervalMs = options.pingIntervalMs ?? Math.max(50, Math.floor(this.heartbeatTimeoutMs / 3));
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+  }
+
+  /** Distinct topics held by at least one subscriber (wanted, whether or not subscribed yet). */
+  get heldTopicCount(): number {
+    return this.refs.size;
   }
 
   /** Topics currently subscribed on the Genesys channel. */
@@ -136,6 +146,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.socket?.on("error", () => undefined);
     this.socket?.terminate();
     this.socket = undefined;
+    this.emit("state", "closed");
   }
 
   private dropRefs(topics: string[]): void {
@@ -245,6 +256,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     socket.on("close", () => this.onDown(socket, "closed"));
     socket.on("error", (error) => this.logFailure("socket", error));
     this.armTimers(socket);
+    this.emit("state", "open");
   }
 
   private onFrame(socket: WebSocket, data: WebSocket.RawData): void {
@@ -277,6 +289,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.options.logger.warn({ channelId: this.channel?.id, why }, "notification socket down");
     this.stopTimers();
     this.socket = undefined;
+    this.emit("state", "down");
     this.reconnectSoon();
   }
 

@@ -38,6 +38,8 @@ export interface GatewayContext {
   loaders: Loaders;
   /** Who sent the operation (authenticated, or anonymous when caller auth is off). */
   caller: Caller;
+  /** The operation's request id (HTTP: `X-Request-Id` or generated; graphql-ws: one per subscribe message). */
+  requestId: string;
 }
 
 /** Creates the loaders of one operation. */
@@ -61,7 +63,7 @@ export function createLoaders(genesys: GenesysClient): Loaders {
   };
 }
 
-/** Builds a context for one operation of `caller`. */
-export function createContext(services: GatewayServices, caller: Caller): GatewayContext {
-  return { services, loaders: createLoaders(services.genesys), caller };
+/** Builds a context for one operation of `caller`, identified in logs by `requestId`. */
+export function createContext(services: GatewayServices, caller: Caller, requestId: string): GatewayContext {
+  return { services, loaders: createLoaders(services.genesys), caller, requestId };
 }

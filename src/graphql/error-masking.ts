@@ -21,6 +21,15 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown): Gra
   return { message: "Internal server error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
+/**
+ * True when {@link maskError} answers `error` as `INTERNAL_SERVER_ERROR` (the same rule, not a
+ * copy of it): the operation log (observability/request-log.ts) records the real message and
+ * stack of exactly those errors.
+ */
+export function isMaskedError(error: GraphQLError): boolean {
+  return maskError(error.toJSON(), error).extensions?.code === "INTERNAL_SERVER_ERROR";
+}
+
 /** Drops extensions that are for the server only (`http` status hints, stack traces). */
 function withoutInternals(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const extensions = formatted.extensions;

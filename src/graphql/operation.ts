@@ -3,7 +3,9 @@
  * context creation with the authenticated caller, and the preparation of every operation —
  * rate limit, parse (token limit), validation (cost limits, then graphql-js's rules),
  * transport check, scope check, variables, conversations cap — before anything executes or
- * reaches Genesys. Error masking is {@link maskError} (graphql/error-masking.ts).
+ * reaches Genesys. The validation rules (graphql-js's, plus the introspection switch of
+ * introspection-rule.ts) are one list for both transports. Error masking is {@link maskError}
+ * (graphql/error-masking.ts).
  *
  * A refusal carries the GraphQL errors (each with a stable `extensions.code`) and the HTTP
  * status an HTTP answer uses; the WebSocket transport sends the errors as an `error` message.
@@ -20,12 +22,14 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from "graphql";
+import { randomUUID } from "node:crypto";
 import type { Caller } from "../auth/caller.js";
 import { requiredScope } from "../auth/scopes.js";
 import { RequestRateLimiter } from "../limits/request-rate.js";
 import type { LimitSettings } from "../limits/settings.js";
 import { createContext, type GatewayContext, type GatewayServices } from "./context.js";
 import { maskError } from "./error-masking.js";
+import { introspectionRules } from "./introspection-rule.js";
 import { forbidden, queryTooComplex, rateLimited, subscriptionRequiresWebSocket } from "./errors.js";
 import { conversationsNamed } from "./rules/conversations-per-operation.js";
 import { maxAliasesRule } from "./rules/max-aliases.js";
@@ -60,6 +64,8 @@ export interface RefusedOperation {
   status: number;
   /** HTTP headers for an HTTP answer (`Retry-After` with 429). */
   headers: Record<string, string>;
+  /** The operation refused, when it was selected before the refusal (for the operation log). */
+  operation?: OperationDefinitionNode;
 }
 
 /**
@@ -73,12 +79,16 @@ export interface OperationCoreOptions {
   schema: GraphQLSchema;
   services: GatewayServices;
   limits: LimitSettings;
+  /** Whether `__schema`/`__type` are allowed (`GRAPHQL_INTROSPECTION`). Default true. */
+  introspection?: boolean;
 }
 
 /** Prepares operations and creates their contexts. */
 export class OperationCore {
   /** The cost-limit validation rules (graphql-armor), run before graphql-js's own rules. */
   readonly limitRules: readonly ValidationRule[];
+  /** The validation rules after the limits: graphql-js's specified rules and the introspection switch. */
+  readonly validationRules: readonly ValidationRule[];
   private readonly rate: RequestRateLimiter;
 
   constructor(private readonly options: OperationCoreOptions) {
@@ -89,6 +99,7 @@ export class OperationCore {
     if (limits.maxDirectives > 0) rules.push(maxDirectivesRule(limits.maxDirectives));
     if (limits.maxCost > 0) rules.push(maxCostRule(limits.maxCost));
     this.limitRules = rules;
+    this.validationRules = [...specifiedRules, ...introspectionRules(options.introspection ?? true)];
     this.rate = new RequestRateLimiter(limits.requestsPerMinute);
   }
 
@@ -97,9 +108,13 @@ export class OperationCore {
     return this.options.schema;
   }
 
-  /** A fresh context (new loaders) for one operation of `caller`. */
-  createContext(caller: Caller): GatewayContext {
-    return createContext(this.options.services, caller);
+  /**
+   * A fresh context (new loaders) for one operation of `caller`.
+   * @param requestId the operation's id in logs and masked errors (HTTP: the request's id;
+   *   graphql-ws: one per subscribe message); a new UUID when omitted.
+   */
+  createContext(caller: Caller, requestId: string = randomUUID()): GatewayContext {
+    return createContext(this.options.services, caller, requestId);
   }
 
   /** The error mask of both transports (Apollo `formatError` signature). */
@@ -143,7 +158,7 @@ export class OperationCore {
     // Limits first: graphql-js's rules (overlapping fields above all) cost more on huge documents.
     const limitErrors = this.limitRules.length > 0 ? validate(schema, document, this.limitRules) : [];
     if (limitErrors.length > 0) return refuse(limitErrors);
-    const invalid = validate(schema, document, specifiedRules);
+    const invalid = validate(schema, document, this.validationRules);
     if (invalid.length > 0) {
       return refuse(invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })));
     }
@@ -155,14 +170,19 @@ export class OperationCore {
         : "The document has several operations: give operationName.";
       return refuse([new GraphQLError(message, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })]);
     }
-    if (transport === "http" && operation.operation === "subscription") return refuse([subscriptionRequiresWebSocket()]);
+    if (transport === "http" && operation.operation === "subscription") return refuse([subscriptionRequiresWebSocket()], 400, {}, operation);
 
     const scope = requiredScope(operation.operation);
-    if (!context.caller.scopes.has(scope)) return refuse([forbidden(scope, operation.operation)], 403);
+    if (!context.caller.scopes.has(scope)) return refuse([forbidden(scope, operation.operation)], 403, {}, operation);
 
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (request.variables as Record<string, unknown>) ?? {});
     if (coerced.errors) {
-      return refuse(coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT" } })));
+      return refuse(
+        coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT" } })),
+        400,
+        {},
+        operation,
+      );
     }
 
     if (limits.maxConversationsPerOperation > 0) {
@@ -174,13 +194,13 @@ export class OperationCore {
             limits.maxConversationsPerOperation,
             `Query too complex (conversations): the operation names ${named} distinct conversations; at most ${limits.maxConversationsPerOperation}.`,
           ),
-        ]);
+        ], 400, {}, operation);
       }
     }
     return { ok: true, document, operation, variableValues: coerced.coerced };
   }
 }
 
-function refuse(errors: readonly GraphQLError[], status = 400, headers: Record<string, string> = {}): RefusedOperation {
-  return { ok: false, errors: [...errors], status, headers };
+function refuse(errors: readonly GraphQLError[], status = 400, headers: Record<string, string> = {}, operation?: OperationDefinitionNode): RefusedOperation {
+  return { ok: false, errors: [...errors], status, headers, ...(operation ? { operation } : {}) };
 }

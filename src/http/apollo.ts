@@ -2,10 +2,12 @@
  * The Apollo Server of `POST /graphql` (and GET queries), on express. Parse, validation and
  * error masking are the shared core's (operation-plugin.ts); Apollo executes and answers.
  * CSRF prevention stays on (Apollo's default): a GET, or a POST with a non-JSON content type,
- * needs an `apollo-require-preflight` or `x-apollo-operation-name` header.
+ * needs an `apollo-require-preflight` or `x-apollo-operation-name` header. Apollo's landing page
+ * (Sandbox from a CDN) is off: the IDE is ours (graphql/ide.ts).
  */
 import type http from "node:http";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import type { GatewayContext } from "../graphql/context.js";
 import type { OperationCore } from "../graphql/operation.js";
@@ -40,6 +42,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GatewayContex
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await drain?.(); } }; } },
       operationPlugin(core),
+      ApolloServerPluginLandingPageDisabled(),
       ...(options.plugins ?? []),
     ],
   });

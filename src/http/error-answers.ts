@@ -7,12 +7,14 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "../logger.js";
 
 /**
- * Sends one GraphQL-shaped error.
+ * Sends one GraphQL-shaped error; `res.locals.errorCode` keeps the code for the request log.
  * @param status HTTP status.
  * @param code stable `extensions.code`.
  * @param headers extra response headers (e.g. `WWW-Authenticate`, `Retry-After`).
  */
 export function sendError(res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  // For the request's log line (observability/request-log.ts), which cannot read the body.
+  res.locals.errorCode = code;
   res.status(status).set(headers).type("application/json; charset=utf-8").send(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 

@@ -17,6 +17,17 @@ import type { OperationCore, RefusedOperation } from "../graphql/operation.js";
 /** Stands in for the document of a refused operation; never executed. */
 const REFUSED_PLACEHOLDER: DocumentNode = parse("query Refused { __typename }");
 
+const refusals = new WeakMap<GatewayContext, RefusedOperation>();
+
+/**
+ * The core's refusal of the HTTP operation of `context`, when it was refused (its answer came
+ * from `responseForOperation`, Apollo saw only a placeholder document): the operation log
+ * reports the refused operation, not the placeholder.
+ */
+export function refusalOf(context: GatewayContext): RefusedOperation | undefined {
+  return refusals.get(context);
+}
+
 /** The Apollo plugin running {@link OperationCore.prepare} for every HTTP operation. */
 export function operationPlugin(core: OperationCore): ApolloServerPlugin<GatewayContext> {
   return {
@@ -34,6 +45,7 @@ export function operationPlugin(core: OperationCore): ApolloServerPlugin<Gateway
             (requestContext as { document?: DocumentNode }).document = prepared.document;
           } else {
             refused = prepared;
+            refusals.set(requestContext.contextValue, prepared);
             (requestContext as { document?: DocumentNode }).document = REFUSED_PLACEHOLDER;
           }
         },

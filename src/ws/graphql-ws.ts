@@ -6,9 +6,12 @@
  *   when the token expires;
  * - every `subscribe` goes through the shared core (graphql/operation.ts) with a fresh context:
  *   the same rate limit, limits, validation, scopes and error mask as HTTP;
- * - open subscriptions are capped per socket and per caller (`SUBSCRIPTION_LIMIT_REACHED`).
+ * - open subscriptions are capped per socket and per caller (`SUBSCRIPTION_LIMIT_REACHED`);
+ * - with `observability`, every operation (refused ones included, with their codes) gets its
+ *   log line and metrics (observability/request-log.ts), each subscribe its own request id.
  */
-import type { Context } from "graphql-ws";
+import type { OperationDefinitionNode } from "graphql";
+import type { Context, ServerOptions } from "graphql-ws";
 import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -18,6 +21,7 @@ import { subscriptionLimitReached, unauthenticated } from "../graphql/errors.js"
 import type { OperationCore } from "../graphql/operation.js";
 import { ConcurrencyLimiter, type Release } from "../limits/concurrent-subscriptions.js";
 import type { Logger } from "../logger.js";
+import { withOperationLogging, type OperationLogDependencies } from "../observability/request-log.js";
 
 /** graphql-ws close codes used here (graphql-ws `CloseCode`: 4401 Unauthorized, 4403 Forbidden). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -32,6 +36,8 @@ export interface GraphqlWsOptions {
   core: OperationCore;
   authenticator: Authenticator;
   logger: Logger;
+  /** Operation log and metrics; none: operations are not logged. */
+  observability?: OperationLogDependencies;
   /** Open subscriptions per socket; 0 = no cap. */
   subscriptionsPerSocket: number;
   /** Open subscriptions per caller over all its sockets; 0 = no cap. */
@@ -43,6 +49,8 @@ interface Connection {
   socketKey: string;
   /** Releases of the subscriptions open on this socket, by graphql-ws operation id. */
   open: Map<string, Release>;
+  /** Operations refused at subscribe, by graphql-ws id, until their log line is written. */
+  refused: Map<string, OperationDefinitionNode | undefined>;
   expiry?: NodeJS.Timeout;
 }
 
@@ -76,8 +84,7 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
     connection.open.delete(id);
   };
 
-  return useServer<Record<string, unknown> | undefined>(
-    {
+  const serverOptions: ServerOptions<Record<string, unknown> | undefined, Extra> = {
       schema: core.schema,
       onConnect: async (ctx: WsContext) => {
         const { socket, request } = ctx.extra;
@@ -85,7 +92,7 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
         const presented = params.authorization ?? params.Authorization;
         try {
           const caller = await authenticator.authenticate(typeof presented === "string" ? presented : undefined, request.socket.remoteAddress);
-          const connection: Connection = { caller, socketKey: `socket:${++sockets}`, open: new Map() };
+          const connection: Connection = { caller, socketKey: `socket:${++sockets}`, open: new Map(), refused: new Map() };
           connections.set(ctx, connection);
           closeAtExpiry(connection, socket);
           return true;
@@ -104,15 +111,23 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
           ctx.extra.socket.close(CLOSE_FORBIDDEN, "Forbidden: the token has expired");
           return [unauthenticated("The token has expired.")];
         }
+        // A fresh context (loaders, request id) for every subscribe message, never per connection.
         const contextValue = core.createContext(connection.caller);
         const prepared = await core.prepare(payload, contextValue, "websocket");
-        if (!prepared.ok) return prepared.errors;
+        if (!prepared.ok) {
+          connection.refused.set(id, prepared.operation);
+          return prepared.errors;
+        }
         if (prepared.operation.operation === "subscription") {
           const socketSlot = await perSocket.acquire(connection.socketKey);
-          if (!socketSlot) return [subscriptionLimitReached("socket", perSocket.max)];
+          if (!socketSlot) {
+            connection.refused.set(id, prepared.operation);
+            return [subscriptionLimitReached("socket", perSocket.max)];
+          }
           const callerSlot = await perCaller.acquire(`${connection.caller.kind}:${connection.caller.id}`);
           if (!callerSlot) {
             socketSlot();
+            connection.refused.set(id, prepared.operation);
             return [subscriptionLimitReached("caller", perCaller.max)];
           }
           connection.open.set(id, () => {
@@ -148,7 +163,15 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
         logger.debug({ codes: errors.map((e) => e.extensions?.code) }, "graphql-ws operation refused");
         return errors.map((e) => core.formatError(e.toJSON(), e));
       },
-    },
-    wss,
-  );
+  };
+  const logged = options.observability
+    ? withOperationLogging(serverOptions, options.observability, (ctx, id) => {
+        const connection = connections.get(ctx);
+        if (!connection) return undefined;
+        const operation = connection.refused.get(id);
+        connection.refused.delete(id);
+        return { callerId: connection.caller.id, operation };
+      })
+    : serverOptions;
+  return useServer<Record<string, unknown> | undefined>(logged, wss);
 }

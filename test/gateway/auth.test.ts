@@ -93,10 +93,13 @@ describe("unauthenticated callers", () => {
     }
   });
 
-  it("GET /healthz stays anonymous", async () => {
+  it("GET /healthz and GET /readyz stay anonymous", async () => {
     const answer = await send(new URL("/healthz", stack.gateway.url).href);
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ status: "ok" });
+    expect(answer.body).toEqual({ status: "ok", uptimeSeconds: expect.any(Number) });
+    const ready = await send(new URL("/readyz", stack.gateway.url).href);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: "ready" });
   });
 
   it("GET /metrics needs the metrics:read scope", async () => {

@@ -49,6 +49,7 @@ export interface StackOptions {
   metrics?: GatewayOptions["metrics"];
   /** The gateway's logger; default silent unless `TEST_LOG_LEVEL` is set. */
   logger?: GatewayOptions["logger"];
+  readiness?: GatewayOptions["readiness"];
 }
 
 /**
@@ -71,6 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     limits: options.limits,
     cors: options.cors,
     metrics: options.metrics,
+    readiness: options.readiness,
   });
   const sdk = await connectSdk(emulator.url);
   return {
