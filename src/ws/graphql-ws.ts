@@ -79,6 +79,11 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
     arm();
   };
 
+  // Read (and dropped) by the operation log's line of that refusal; kept only when there is one.
+  const noteRefused = (connection: Connection, id: string, operation: OperationDefinitionNode | undefined) => {
+    if (options.observability) connection.refused.set(id, operation);
+  };
+
   const release = (connection: Connection, id: string) => {
     connection.open.get(id)?.();
     connection.open.delete(id);
@@ -115,19 +120,19 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
         const contextValue = core.createContext(connection.caller);
         const prepared = await core.prepare(payload, contextValue, "websocket");
         if (!prepared.ok) {
-          connection.refused.set(id, prepared.operation);
+          noteRefused(connection, id, prepared.operation);
           return prepared.errors;
         }
         if (prepared.operation.operation === "subscription") {
           const socketSlot = await perSocket.acquire(connection.socketKey);
           if (!socketSlot) {
-            connection.refused.set(id, prepared.operation);
+            noteRefused(connection, id, prepared.operation);
             return [subscriptionLimitReached("socket", perSocket.max)];
           }
           const callerSlot = await perCaller.acquire(`${connection.caller.kind}:${connection.caller.id}`);
           if (!callerSlot) {
             socketSlot();
-            connection.refused.set(id, prepared.operation);
+            noteRefused(connection, id, prepared.operation);
             return [subscriptionLimitReached("caller", perCaller.max)];
           }
           connection.open.set(id, () => {

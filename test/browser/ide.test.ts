@@ -11,7 +11,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseApiKeys } from "../../src/auth/api-keys.js";
 import { createLogger } from "../../src/logger.js";
-import { startGateway, type RunningGateway } from "../../src/server.js";
+import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/server.js";
 import { DEMO_CREDENTIALS } from "../support/sdk.js";
 import { startStack, wsClient, type Stack } from "../support/stack.js";
 
@@ -34,6 +34,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
+
+/** A gateway of its own on the stack's emulator, with `options` (auth, introspection). */
+function startOwnGateway(options: Pick<GatewayOptions, "auth" | "introspection">): Promise<RunningGateway> {
+  return startGateway({
+    port: 0,
+    genesys: { endpoint: { baseUrl: new URL(stack.emulator.url) }, ...DEMO_CREDENTIALS },
+    logger: createLogger("silent"),
+    ...options,
+  });
+}
 
 async function getIde(url: string, accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8") {
   return fetch(url, { headers: { accept } });
@@ -155,10 +165,7 @@ describe("the IDE page with caller auth on", () => {
   const KEY = "ide-read-key-0123456789abcdef";
   let gateway: RunningGateway;
   beforeAll(async () => {
-    gateway = await startGateway({
-      port: 0,
-      genesys: { endpoint: { baseUrl: new URL(stack.emulator.url) }, ...DEMO_CREDENTIALS },
-      logger: createLogger("silent"),
+    gateway = await startOwnGateway({
       auth: { mode: "required", apiKeys: parseApiKeys(JSON.stringify([{ id: "ide", key: KEY, scopes: ["participants:read"] }]), "test keys") },
     });
   });
@@ -186,13 +193,7 @@ describe("the IDE page with caller auth on", () => {
 describe("introspection off", () => {
   let gateway: RunningGateway;
   beforeAll(async () => {
-    gateway = await startGateway({
-      port: 0,
-      genesys: { endpoint: { baseUrl: new URL(stack.emulator.url) }, ...DEMO_CREDENTIALS },
-      logger: createLogger("silent"),
-      introspection: false,
-      auth: { mode: "none", reason: "embedded-demo" },
-    });
+    gateway = await startOwnGateway({ introspection: false, auth: { mode: "none", reason: "embedded-demo" } });
   });
   afterAll(async () => {
     await gateway?.close();

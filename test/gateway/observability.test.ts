@@ -82,14 +82,17 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** A graphql-ws client whose upgrade request carries `X-Request-Id: connectionId`. */
-function wsClientWithId(connectionId: string): Client {
+/**
+ * A graphql-ws client whose upgrade request carries `X-Request-Id: connectionId`, to `wsUrl`
+ * (default: the anonymous gateway) with `connectionParams` (credentials) when given.
+ */
+function wsClientWithId(connectionId: string, wsUrl = gateway.wsUrl, connectionParams?: Record<string, string>): Client {
   class WithRequestId extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, { headers: { "x-request-id": connectionId } });
     }
   }
-  return createClient({ url: gateway.wsUrl, webSocketImpl: WithRequestId, retryAttempts: 0, lazy: true });
+  return createClient({ url: wsUrl, webSocketImpl: WithRequestId, retryAttempts: 0, lazy: true, ...(connectionParams ? { connectionParams } : {}) });
 }
 
 /** Runs one operation over graphql-ws and returns its first result (or the error payload). */
@@ -227,14 +230,6 @@ describe("operation log with caller auth (API keys)", () => {
     return { response, body: (await response.json()) as { data?: any; errors?: any[] } };
   };
   const authorized = (requestId: string) => ({ authorization: `Bearer ${READ_KEY}`, "x-request-id": requestId });
-  const securedWs = (connectionId: string): Client => {
-    class WithRequestId extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols, { headers: { "x-request-id": connectionId } });
-      }
-    }
-    return createClient({ url: secured.wsUrl, webSocketImpl: WithRequestId, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${READ_KEY}` } });
-  };
 
   it("names the API key's caller id on HTTP, for answered and refused (scope, limit) operations", async () => {
     const ok = await postTo({ query: print(ConversationDocument), variables: { id: call.conversationId } }, authorized("auth-ok"));
@@ -272,7 +267,7 @@ describe("operation log with caller auth (API keys)", () => {
   });
 
   it("names the API key's caller id on graphql-ws, for answered and refused operations, each with its own request id", async () => {
-    client = securedWs("auth-ws");
+    client = wsClientWithId("auth-ws", secured.wsUrl, { authorization: `Bearer ${READ_KEY}` });
     const ok = await wsOnce(client, print(ConversationDocument), { id: call.conversationId });
     expect(ok.errors).toBeUndefined();
     const refused = await wsOnce(client, print(UpdateAttributesDocument), { input: { conversationId: call.conversationId, participantId: call.customerId, attributes: { a: "b" } } });
