@@ -63,7 +63,8 @@ function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLF
 
 /**
  * Starts the gateway. Authenticates with Genesys first so bad credentials fail at start.
- * @throws GenesysError when the first login fails; Error when the port is taken.
+ * @throws GenesysError when the first login fails; Node's listen error (`code` EADDRINUSE,
+ *   EACCES, EADDRNOTAVAIL) when the port cannot be bound, with nothing printed.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options;
@@ -148,9 +149,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
+    // A listen error (EADDRINUSE, EACCES) is the caller's to report. ws re-emits the HTTP
+    // server's errors on the WebSocket server, where graphql-ws would print "Please check your
+    // implementation": its listeners are put back only once the port is ours.
+    const others = httpServer.listeners("error") as Array<(error: Error) => void>;
+    httpServer.removeAllListeners("error");
     httpServer.once("error", reject);
     httpServer.listen(options.port, host, () => {
       httpServer.off("error", reject);
+      for (const listener of others) httpServer.on("error", listener);
       resolve();
     });
   });
