@@ -63,6 +63,9 @@ const envSchema = z.object({
   NODE_ENV: optionalString,
 });
 
+/** Every environment variable the gateway reads (each has a row in README.md, "Configuration"). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /**
  * Resolves `GENESYS_REGION` to a Genesys environment host.
  * Accepts a region name from the SDK's `PureCloudRegionHosts` table (`eu_west_1`,

@@ -8,8 +8,9 @@
  * `describeGenesysTarget` / `genesysTargetSummary` (the start log line, `/readyz`): which
  * Genesys, which client id, never the secret.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, type GatewayConfig } from "../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, type GatewayConfig } from "../src/config.js";
 
 const SECRET = "s3cr3t-VALUE-that-must-not-leak";
 const creds = { GENESYS_CLIENT_ID: "my-client-id", GENESYS_CLIENT_SECRET: SECRET };
@@ -265,5 +266,15 @@ describe("describeGenesysTarget and genesysTargetSummary", () => {
       expect(JSON.stringify(description)).not.toContain(SECRET);
       expect(genesysTargetSummary(description)).not.toContain(SECRET);
     }
+  });
+});
+
+describe("README.md", () => {
+  it("has a row in the gateway's configuration table for every variable loadConfig reads, and no other", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Gateway (`npm start`)"), readme.indexOf("### Standalone emulator"));
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(5);
+    expect([...rows].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 });

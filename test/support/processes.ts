@@ -4,7 +4,7 @@
  * listening probes, and the process tree (read from Linux's /proc) to prove nothing is left
  * behind after a stop.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 
@@ -70,6 +70,29 @@ export function descendants(pid: number): number[] {
     frontier = next;
   }
   return found.filter(alive);
+}
+
+/** Linux clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/**
+ * CPU time (ms, user + system) used so far by `pid` and by every descendant of it, whether
+ * still running (their own times) or already exited and reaped (their parents' cutime/cstime).
+ * Unlike wall-clock time it does not grow when the machine is busy with other work.
+ */
+export function treeCpuTimeMs(pid: number): number {
+  let ticks = 0;
+  for (const member of [pid, ...descendants(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${member}/stat`, "utf8");
+      // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+      ticks += fields[11]! + fields[12]! + fields[13]! + fields[14]!;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
