@@ -18,11 +18,12 @@
  * - SIGTERM / SIGINT: stops the gateway, then the embedded emulator, logs "stopped", exit 0;
  *   if stopping takes longer than {@link STOP_TIMEOUT_MS}, logs that and exits 1.
  */
+import { pino } from "pino";
 import { ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, type GatewayConfig } from "./config.js";
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startEmulator, type RunningEmulator } from "./emulator/server.js";
 import type { GenesysEndpoint } from "./genesys/client.js";
 import { createLogger } from "./logger.js";
-import { startGateway } from "./server.js";
+import { startGateway, type RunningGateway } from "./server.js";
 
 /** Background "Architect flow" period of the demo emulator (ms). */
 const DEMO_FLOW_INTERVAL_MS = 4_000;
@@ -58,9 +59,43 @@ function readConfig(): GatewayConfig {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = createLogger(config.logLevel);
+  // Synchronous writes to stdout: a line is out before the next statement (nothing lost at
+  // process.exit), and no exit-time flush is needed. pino's default asynchronous stdout flushes
+  // with sonic-boom's flushSync at exit, which retries EPIPE forever: with the log reader gone
+  // (a crashed collector, a killed parent) the process then never exits, SIGTERM or not.
+  const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: true }));
 
   let emulator: RunningEmulator | undefined;
+  let gateway: RunningGateway | undefined;
+  // Installed before anything starts: a signal during the start stops what has started so far,
+  // instead of killing the process mid-way.
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches the gateway twice (from the terminal and forwarded by npm): stop once.
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    setTimeout(() => {
+      logger.error({ signal, timeoutMs: STOP_TIMEOUT_MS }, "stop timed out: exiting anyway");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    try {
+      await gateway?.close();
+    } finally {
+      await emulator?.close();
+    }
+    logger.info("stopped");
+    process.exit(0);
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      stop(signal).catch((error: unknown) => {
+        logger.error({ err: error }, "stop failed");
+        process.exit(1);
+      });
+    });
+  }
+
   let endpoint: GenesysEndpoint;
   let credentials: { clientId: string; clientSecret: string };
   const target = config.genesys;
@@ -88,7 +123,7 @@ async function main(): Promise<void> {
     logger.info({ genesys }, `talking to ${genesysTargetSummary(genesys)}`);
   }
 
-  const gateway = await startGateway({
+  gateway = await startGateway({
     port: config.port,
     host: config.host,
     genesys: { endpoint, ...credentials },
@@ -100,32 +135,6 @@ async function main(): Promise<void> {
     throw listenError(error, "PORT", config.host, config.port);
   });
 
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    // Ctrl-C reaches the gateway twice (from the terminal and forwarded by npm): stop once.
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    setTimeout(() => {
-      logger.error({ signal, timeoutMs: STOP_TIMEOUT_MS }, "stop timed out: exiting anyway");
-      process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    try {
-      await gateway.close();
-    } finally {
-      await emulator?.close();
-    }
-    logger.info("stopped");
-    process.exit(0);
-  };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      stop(signal).catch((error: unknown) => {
-        logger.error({ err: error }, "stop failed");
-        process.exit(1);
-      });
-    });
-  }
 }
 
 main().catch((error: unknown) => {

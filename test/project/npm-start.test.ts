@@ -72,9 +72,18 @@ async function firstAnswer(url: string, started: Spawned, timeoutMs: number): Pr
 }
 
 const started: number[] = [];
+const groups: number[] = [];
 
 afterEach(() => {
-  // Whatever happened, leave nothing running: npm and everything it started.
+  // Whatever happened, leave nothing running: npm's process group (npm runs in its own, and the
+  // gateway it execs stays in it), then every process seen in its tree.
+  for (const group of groups.splice(0)) {
+    try {
+      process.kill(-group, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
   killAll(started.splice(0).reverse());
 });
 
@@ -93,8 +102,10 @@ describe("npm start", () => {
       const npm = spawnCollected("npm", ["start"], {
         cwd: ROOT,
         env: cleanEnv({ PORT: String(port), EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: "info" }),
+        detached: true,
       });
       started.push(npm.child.pid!);
+      groups.push(npm.child.pid!);
 
       const answeredAt = await firstAnswer(`http://127.0.0.1:${port}/healthz`, npm, START_TIMEOUT_MS);
       const cpuMs = treeCpuTimeMs(npm.child.pid!);

@@ -10,7 +10,8 @@
  *   under NODE_ENV=production;
  * - credentials Genesys refuses: exit 1, "gateway failed to start: …";
  * - a taken PORT or EMULATOR_PORT: exit 1 with one line naming the variable and the port,
- *   not the WebSocket library's "Please check your implementation"; nothing left listening.
+ *   not the WebSocket library's "Please check your implementation"; nothing left listening;
+ * - SIGTERM stops it (status 0, ports free) even when its stdout reader is gone.
  */
 import { fileURLToPath } from "node:url";
 import net from "node:net";
@@ -111,6 +112,19 @@ describe("a complete Genesys configuration", () => {
     expect(run.stderr()).toMatch(/^gateway failed to start: /);
     expect(run.output()).not.toContain(SECRET);
     expect(await listening(port)).toBe(false);
+  });
+});
+
+describe("stopping", () => {
+  it("SIGTERM stops the gateway and the embedded emulator even when nobody reads its stdout any more", async () => {
+    const { run, port, emulatorPort } = await gateway({});
+    await run.logLine("gateway listening", EXIT_TIMEOUT_MS);
+    // The log reader goes away (a crashed collector, a killed parent): writes to stdout now fail with EPIPE.
+    run.child.stdout!.destroy();
+    run.child.kill("SIGTERM");
+    expect(await exitOf(run)).toEqual({ code: 0, signal: null });
+    expect(await listening(port)).toBe(false);
+    expect(await listening(emulatorPort)).toBe(false);
   });
 });
 
