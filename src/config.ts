@@ -10,8 +10,11 @@ import platformClient from "purecloud-platform-client-v2";
 import { z } from "zod";
 import { parseApiKeys } from "./auth/api-keys.js";
 import type { ApiKey, AuthSettings, JwtSettings } from "./auth/settings.js";
+import { describeGenesysEndpoint, type GenesysTargetDescription } from "./genesys/endpoint.js";
 import { normalizeOrigin } from "./http/origins.js";
 import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
+
+export { genesysTargetSummary, type GenesysTargetDescription } from "./genesys/endpoint.js";
 
 /** Where the gateway sends Genesys traffic. */
 export type GenesysTarget =
@@ -19,8 +22,14 @@ export type GenesysTarget =
   | { kind: "cloud"; environment: string; clientId: string; clientSecret: string }
   /** An explicit base URL (an emulator): login, API and notifications all go to it. */
   | { kind: "gateway"; baseUrl: URL; clientId: string; clientSecret: string }
-  /** No credentials configured: start the embedded emulator and use it. */
+  /** No Genesys setting at all, outside production: start the embedded emulator and use it. */
   | { kind: "embedded-emulator"; emulatorPort: number };
+
+/**
+ * The Genesys variables. The embedded emulator is used only when none of them is set (blank
+ * counts as unset); setting any of them means "use this Genesys", and then it must be complete.
+ */
+export const GENESYS_VARIABLES = ["GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_GATEWAY_URL"] as const;
 
 /** The validated configuration. Durations in ms. */
 export interface GatewayConfig {
@@ -73,7 +82,7 @@ const envSchema = z.object({
   PORT: port(4000),
   HOST: z.string().min(1).default("127.0.0.1"),
   EMULATOR_PORT: port(4010),
-  GENESYS_REGION: z.string().trim().min(1).default("us_east_1"),
+  GENESYS_REGION: optionalString,
   GENESYS_CLIENT_ID: optionalString,
   GENESYS_CLIENT_SECRET: optionalString,
   GENESYS_GATEWAY_URL: optionalString,
@@ -109,7 +118,11 @@ const envSchema = z.object({
     .transform((v) => (v === undefined ? undefined : v === "true" || v === "1")),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional()),
   OTEL_SERVICE_NAME: z.string().trim().min(1).default("genesys-participants-gateway"),
+  NODE_ENV: optionalString,
 });
+
+/** Every environment variable the gateway reads (each has a row in README.md, "Configuration"). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /**
  * Resolves `GENESYS_REGION` to a Genesys environment host.
@@ -131,8 +144,13 @@ export function resolveEnvironment(region: string): string {
 
 /**
  * Reads and validates the configuration.
+ *
+ * Genesys target (README.md, "Configuration"): none of {@link GENESYS_VARIABLES} set and
+ * `NODE_ENV` not `production` → the embedded emulator; otherwise `GENESYS_CLIENT_ID`,
+ * `GENESYS_CLIENT_SECRET` and exactly one of `GENESYS_REGION` / `GENESYS_GATEWAY_URL` are
+ * required. Nothing falls back silently: no default region, no emulator in production.
  * @param env the environment (default `process.env`).
- * @throws ConfigError naming every invalid variable.
+ * @throws ConfigError naming every invalid variable, or every missing Genesys variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = envSchema.safeParse(env);
@@ -141,32 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   const e = parsed.data;
-  const clientId = e.GENESYS_CLIENT_ID;
-  const clientSecret = e.GENESYS_CLIENT_SECRET;
-  if ((clientId === undefined) !== (clientSecret === undefined)) {
-    throw new ConfigError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET must be set together (or neither, for the embedded emulator)");
-  }
-  let genesys: GenesysTarget;
-  if (clientId === undefined || clientSecret === undefined) {
-    if (e.GENESYS_GATEWAY_URL) throw new ConfigError("GENESYS_GATEWAY_URL needs GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET");
-    genesys = { kind: "embedded-emulator", emulatorPort: e.EMULATOR_PORT };
-  } else if (e.GENESYS_GATEWAY_URL) {
-    let baseUrl: URL;
-    try {
-      baseUrl = new URL(e.GENESYS_GATEWAY_URL);
-    } catch {
-      throw new ConfigError("GENESYS_GATEWAY_URL: not a URL (e.g. http://127.0.0.1:4010)");
-    }
-    if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
-      throw new ConfigError("GENESYS_GATEWAY_URL: must be an http:// or https:// URL");
-    }
-    if (baseUrl.username || baseUrl.password) {
-      throw new ConfigError("GENESYS_GATEWAY_URL: must not carry credentials; use GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET");
-    }
-    genesys = { kind: "gateway", baseUrl, clientId, clientSecret };
-  } else {
-    genesys = { kind: "cloud", environment: resolveEnvironment(e.GENESYS_REGION), clientId, clientSecret };
-  }
+  const genesys = genesysTarget(e, e.NODE_ENV === "production");
   return {
     port: e.PORT,
     host: e.HOST,
@@ -188,7 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     cors: { origins: resolveOrigins(e.CORS_ORIGINS) },
     ...(e.METRICS_PORT !== undefined ? { metricsPort: e.METRICS_PORT } : {}),
-    introspection: e.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== "production",
+    introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== "production",
     tracing: {
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
       serviceName: e.OTEL_SERVICE_NAME,
@@ -196,7 +189,76 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-type Env = z.infer<typeof envSchema>;
+type ParsedEnv = z.infer<typeof envSchema>;
+
+/**
+ * Chooses the Genesys target from the (already trimmed) Genesys variables.
+ * @throws ConfigError for a partial configuration (naming what is set and what is missing),
+ *   for production without any, and for a bad `GENESYS_REGION` / `GENESYS_GATEWAY_URL`.
+ */
+function genesysTarget(e: ParsedEnv, production: boolean): GenesysTarget {
+  const given = GENESYS_VARIABLES.filter((name) => e[name] !== undefined);
+  if (given.length === 0) {
+    if (production) {
+      throw new ConfigError(
+        "NODE_ENV=production needs a Genesys Cloud org: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION " +
+          "(or GENESYS_GATEWAY_URL). The embedded emulator and its demo data never start in production.",
+      );
+    }
+    return { kind: "embedded-emulator", emulatorPort: e.EMULATOR_PORT };
+  }
+  if (e.GENESYS_REGION !== undefined && e.GENESYS_GATEWAY_URL !== undefined) {
+    throw new ConfigError("GENESYS_REGION and GENESYS_GATEWAY_URL are both set: set one (the region of a Genesys Cloud org, or the base URL of an emulator), not both");
+  }
+  const missing: string[] = [];
+  if (e.GENESYS_CLIENT_ID === undefined) missing.push("GENESYS_CLIENT_ID");
+  if (e.GENESYS_CLIENT_SECRET === undefined) missing.push("GENESYS_CLIENT_SECRET");
+  if (e.GENESYS_REGION === undefined && e.GENESYS_GATEWAY_URL === undefined) missing.push("GENESYS_REGION (or GENESYS_GATEWAY_URL)");
+  const clientId = e.GENESYS_CLIENT_ID;
+  const clientSecret = e.GENESYS_CLIENT_SECRET;
+  if (missing.length > 0 || clientId === undefined || clientSecret === undefined) {
+    const emulator = production ? "" : ", or none of them for the embedded emulator";
+    throw new ConfigError(
+      `incomplete Genesys configuration: ${given.join(", ")} ${given.length === 1 ? "is" : "are"} set but ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing. ` +
+        `Set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION (or GENESYS_GATEWAY_URL) to use Genesys Cloud${emulator}.`,
+    );
+  }
+  if (e.GENESYS_GATEWAY_URL !== undefined) {
+    let baseUrl: URL;
+    try {
+      baseUrl = new URL(e.GENESYS_GATEWAY_URL);
+    } catch {
+      throw new ConfigError("GENESYS_GATEWAY_URL: not a URL (e.g. http://127.0.0.1:4010)");
+    }
+    if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
+      throw new ConfigError("GENESYS_GATEWAY_URL: must be an http:// or https:// URL");
+    }
+    if (baseUrl.username || baseUrl.password) {
+      throw new ConfigError("GENESYS_GATEWAY_URL: must not carry credentials; use GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET");
+    }
+    return { kind: "gateway", baseUrl, clientId, clientSecret };
+  }
+  return { kind: "cloud", environment: resolveEnvironment(e.GENESYS_REGION!), clientId, clientSecret };
+}
+
+/**
+ * Describes `target` for operators (the start log line; `/readyz` says the same through
+ * {@link describeGenesysEndpoint}), without the secret.
+ * @param emulator for the embedded emulator, where it runs and the client id the gateway uses
+ *   with it (known only once it has started: `EMULATOR_PORT=0` picks the port then).
+ * @throws Error when `target` is the embedded emulator and `emulator` is not given.
+ */
+export function describeGenesysTarget(target: GenesysTarget, emulator?: { url: string; clientId: string }): GenesysTargetDescription {
+  switch (target.kind) {
+    case "cloud":
+      return describeGenesysEndpoint({ environment: target.environment }, target.clientId);
+    case "gateway":
+      return describeGenesysEndpoint({ baseUrl: target.baseUrl }, target.clientId);
+    case "embedded-emulator":
+      if (!emulator) throw new Error("describeGenesysTarget: the embedded emulator's url and client id are known once it has started");
+      return describeGenesysEndpoint({ baseUrl: new URL(emulator.url) }, emulator.clientId, { embeddedEmulator: true });
+  }
+}
 
 /**
  * Caller auth from `GATEWAY_AUTH`, `GATEWAY_API_KEYS` / `GATEWAY_API_KEYS_FILE` and `GATEWAY_JWT_*`.
@@ -205,7 +267,7 @@ type Env = z.infer<typeof envSchema>;
  * demo runs without it on its own.
  * @throws ConfigError naming the variable; never echoes a key.
  */
-export function resolveAuth(e: Env, genesys: GenesysTarget): AuthSettings {
+export function resolveAuth(e: ParsedEnv, genesys: GenesysTarget): AuthSettings {
   if (e.GATEWAY_API_KEYS && e.GATEWAY_API_KEYS_FILE) throw new ConfigError("set GATEWAY_API_KEYS or GATEWAY_API_KEYS_FILE, not both");
   let apiKeys: ApiKey[] | undefined;
   try {
@@ -237,7 +299,7 @@ export function resolveAuth(e: Env, genesys: GenesysTarget): AuthSettings {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-function resolveJwt(e: Env): JwtSettings | undefined {
+function resolveJwt(e: ParsedEnv): JwtSettings | undefined {
   const any = e.GATEWAY_JWT_JWKS_URL ?? e.GATEWAY_JWT_PUBLIC_KEY ?? e.GATEWAY_JWT_ISSUER ?? e.GATEWAY_JWT_AUDIENCE;
   if (any === undefined) return undefined;
   if ((e.GATEWAY_JWT_JWKS_URL === undefined) === (e.GATEWAY_JWT_PUBLIC_KEY === undefined)) {

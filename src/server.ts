@@ -36,7 +36,7 @@ import { errorAnswers, notFound } from "./http/error-answers.js";
 import { metricsRoute, startMetricsServer, type MetricsServer } from "./http/metrics.js";
 import { OriginPolicy } from "./http/origins.js";
 import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
-import { describeGenesysTarget } from "./genesys/endpoint.js";
+import { describeGenesysEndpoint } from "./genesys/endpoint.js";
 import { healthRouter, trackReadiness } from "./health/endpoints.js";
 import type { ReadinessOptions } from "./health/readiness.js";
 import { ideHandler } from "./graphql/ide.js";
@@ -53,7 +53,11 @@ export interface GatewayOptions {
   port: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
-  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string };
+  /**
+   * The Genesys to talk to. `embeddedEmulator`: `endpoint` is the emulator this process started
+   * (`/readyz` then says so instead of naming a gateway URL).
+   */
+  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string; embeddedEmulator?: boolean };
   logger: Logger;
   /**
    * Caller auth. Always explicit: `{mode: "none", reason: "embedded-demo"}` for the demo and
@@ -96,7 +100,9 @@ export interface RunningGateway {
 /**
  * Starts the gateway. Authenticates with Genesys first so bad credentials fail at start.
  * Logs a warning when caller auth is off.
- * @throws GenesysError when the first login fails; Error when a port is taken or the JWT key cannot be read.
+ * @throws GenesysError when the first login fails; Node's listen error (`code` EADDRINUSE,
+ *   EACCES, EADDRNOTAVAIL) when the port cannot be bound, with nothing printed; Error when the
+ *   JWT key cannot be read.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options;
@@ -122,7 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await genesys.authenticate();
   const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
   // Readiness (issue 7): fed by the Genesys client's and the channel's events.
-  const readiness = trackReadiness(genesys, channel, describeGenesysTarget(options.genesys.endpoint, options.genesys.clientId), options.readiness);
+  const readiness = trackReadiness(genesys, channel, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
   metrics.trackNotificationChannel(channel);
   const services: GatewayServices = {
     genesys,
@@ -177,6 +183,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   try {
     await new Promise<void>((resolve, reject) => {
+      // A listen error (EADDRINUSE, EACCES) is the caller's to report (main.ts prints one line).
+      // The WebSocket server is noServer, so graphql-ws never sees it.
       httpServer.once("error", reject);
       httpServer.listen(options.port, host, () => {
         httpServer.off("error", reject);

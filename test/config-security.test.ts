@@ -14,7 +14,10 @@ import { sha256Hex } from "../src/auth/api-keys.js";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { DEFAULT_LIMITS } from "../src/limits/settings.js";
 
-const CREDS = { GENESYS_CLIENT_ID: "id", GENESYS_CLIENT_SECRET: "secret" };
+/** Client credentials alone: a complete Genesys configuration also names where (no default region). */
+const CLIENT = { GENESYS_CLIENT_ID: "id", GENESYS_CLIENT_SECRET: "secret" };
+/** A complete Genesys Cloud configuration. */
+const CREDS = { ...CLIENT, GENESYS_REGION: "us_east_1" };
 const KEY = "crm-key-0123456789abcdef";
 const KEYS = JSON.stringify([{ id: "crm", key: KEY, scopes: ["participants:read", "participants:write"] }]);
 
@@ -35,7 +38,7 @@ describe("secure by default", () => {
 
   it.each([
     ["a Genesys region", CREDS],
-    ["a GENESYS_GATEWAY_URL", { ...CREDS, GENESYS_GATEWAY_URL: "http://127.0.0.1:4010" }],
+    ["a GENESYS_GATEWAY_URL", { ...CLIENT, GENESYS_GATEWAY_URL: "http://127.0.0.1:4010" }],
   ])("with %s and no caller auth, it refuses to start", (_label, env) => {
     const error = configError(env);
     expect(error.message).toMatch(/GATEWAY_API_KEYS/);

@@ -65,7 +65,7 @@ describe("/readyz", () => {
     expect(r.body).toMatchObject({
       status: "ready",
       failing: [],
-      genesys: { kind: "base-url", baseUrl: stack.emulator.url, clientId: DEMO_CREDENTIALS.clientId },
+      genesys: { kind: "gateway", baseUrl: `${stack.emulator.url}/`, clientId: DEMO_CREDENTIALS.clientId },
       checks: {
         token: { status: "ok" },
         genesysApi: { status: "ok", consecutiveFailures: 0 },

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ReadinessTracker, type ReadinessOptions } from "../../src/health/readiness.js";
 
 const T0 = Date.parse("2026-12-01T10:00:00.000Z");
-const GENESYS = { kind: "base-url" as const, baseUrl: "http://127.0.0.1:4010", clientId: "client-a" };
+const GENESYS = { kind: "gateway" as const, baseUrl: "http://127.0.0.1:4010/", clientId: "client-a" };
 
 function tracker(options: Partial<ReadinessOptions> = {}) {
   let now = T0;

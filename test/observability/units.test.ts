@@ -7,7 +7,7 @@ import { GraphQLError } from "graphql";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { rateLimitWindow } from "../../src/genesys/client.js";
-import { describeGenesysTarget } from "../../src/genesys/endpoint.js";
+import { describeGenesysEndpoint } from "../../src/genesys/endpoint.js";
 import { notificationTopicKind } from "../../src/genesys/topics.js";
 import { GatewayMetrics, MAX_OPERATION_NAMES } from "../../src/observability/metrics.js";
 import { OperationScope, requestIdFrom } from "../../src/observability/operation-scope.js";
@@ -53,16 +53,24 @@ describe("notificationTopicKind", () => {
   });
 });
 
-describe("describeGenesysTarget", () => {
-  it("describes a region by its login and API hosts and a base URL by its origin, with the client id only", () => {
-    expect(describeGenesysTarget({ environment: "mypurecloud.ie" }, "cid")).toEqual({
+describe("describeGenesysEndpoint", () => {
+  it("describes a region by its environment and SDK region name, an unknown host by itself, with the client id only", () => {
+    expect(describeGenesysEndpoint({ environment: "mypurecloud.ie" }, "cid")).toEqual({
       kind: "cloud",
       environment: "mypurecloud.ie",
-      loginUrl: "https://login.mypurecloud.ie",
-      apiUrl: "https://api.mypurecloud.ie",
+      region: "eu_west_1",
       clientId: "cid",
     });
-    expect(describeGenesysTarget({ baseUrl: new URL("http://127.0.0.1:4010/some/path") }, "cid")).toEqual({ kind: "base-url", baseUrl: "http://127.0.0.1:4010", clientId: "cid" });
+    expect(describeGenesysEndpoint({ environment: "example.pure.cloud" }, "cid")).toEqual({ kind: "cloud", environment: "example.pure.cloud", clientId: "cid" });
+  });
+
+  it("describes a base URL by its href, and the embedded emulator by its origin", () => {
+    expect(describeGenesysEndpoint({ baseUrl: new URL("http://127.0.0.1:4010/some/path") }, "cid")).toEqual({ kind: "gateway", baseUrl: "http://127.0.0.1:4010/some/path", clientId: "cid" });
+    expect(describeGenesysEndpoint({ baseUrl: new URL("http://127.0.0.1:4010") }, "cid", { embeddedEmulator: true })).toEqual({
+      kind: "embedded-emulator",
+      emulatorUrl: "http://127.0.0.1:4010",
+      clientId: "cid",
+    });
   });
 });
 
