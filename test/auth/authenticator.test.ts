@@ -113,6 +113,16 @@ describe("JwtVerifier", () => {
     await expect(jwks.verify(unsigned)).rejects.toBeInstanceOf(AuthenticationError);
     await expect(jwks.verify("a.b.c")).rejects.toBeInstanceOf(AuthenticationError);
   });
+
+  it("refuses a token without exp (it would never expire, and a socket opened with it never close)", async () => {
+    const forever = await issuer.sign({ exp: null, scope: "participants:read" });
+    for (const verifier of [jwks, pem]) await expect(verifier.verify(forever)).rejects.toThrow(/"exp" claim/);
+  });
+
+  it("refuses a token whose sub is empty (it names no caller)", async () => {
+    const nobody = await issuer.sign({ sub: "", scope: "participants:read" });
+    for (const verifier of [jwks, pem]) await expect(verifier.verify(nobody)).rejects.toThrow(/"sub" claim/);
+  });
 });
 
 describe("createAuthenticator", () => {
