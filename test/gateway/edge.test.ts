@@ -7,8 +7,9 @@
  * - Apollo's CSRF prevention stays on; no `X-Powered-By`;
  * - every error answer is JSON in GraphQL's error shape with a stable code and no stack, path or
  *   library name: malformed JSON, non-object bodies, a wrong charset, a body over 256 KB (413),
- *   a subscription over HTTP, an unknown route.
+ *   corrupt or unknown compression, a subscription over HTTP, an unknown route.
  */
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send, upgrade, wsTestClient } from "../support/gateway-http.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -133,6 +134,22 @@ describe("hostile bodies are answered as JSON with a code", () => {
   it("a body over 256 KB → 413 PAYLOAD_TOO_LARGE", async () => {
     const body = JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(300 * 1024) } });
     expectCleanError(await send(stack.gateway.url, { body, headers: { "content-type": "application/json" } }), 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("compressed bodies: valid gzip is served; corrupt gzip/deflate/br → 400 BAD_REQUEST; a bomb over 256 KB inflated → 413; an unknown encoding → 415", async () => {
+    const json = (encoding: string, body: Uint8Array) => send(stack.gateway.url, { body, headers: { "content-type": "application/json", "content-encoding": encoding } });
+    const valid = await json("gzip", gzipSync('{"query": "{ __typename }"}'));
+    expect(valid.body).toEqual({ data: { __typename: "Query" } });
+    for (const encoding of ["gzip", "deflate", "br"]) {
+      const answer = await json(encoding, new TextEncoder().encode("this is not compressed"));
+      expectCleanError(answer, 400, "BAD_REQUEST");
+      expect(answer.text).not.toMatch(/header check|zlib|Z_/i);
+    }
+    const truncated = gzipSync('{"query": "{ __typename }"}').subarray(0, 12);
+    expectCleanError(await json("gzip", truncated), 400, "BAD_REQUEST");
+    const bomb = gzipSync(JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(2 * 1024 * 1024) } }));
+    expectCleanError(await json("gzip", bomb), 413, "PAYLOAD_TOO_LARGE");
+    expectCleanError(await json("compress", new TextEncoder().encode("x")), 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 
   it("a subscription over HTTP → 400 SUBSCRIPTION_REQUIRES_WEBSOCKET, naming the WebSocket endpoint", async () => {
