@@ -152,6 +152,13 @@ describe("hostile bodies are answered as JSON with a code", () => {
     expectCleanError(await json("compress", new TextEncoder().encode("x")), 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 
+  it.each([["PUT"], ["DELETE"], ["PATCH"]])("%s /graphql → 405 METHOD_NOT_ALLOWED with Allow: GET, POST, naming no library", async (method) => {
+    const answer = await send(stack.gateway.url, { method, body: { query: "{ __typename }" } });
+    expectCleanError(answer, 405, "METHOD_NOT_ALLOWED");
+    expect(answer.headers.get("allow")).toBe("GET, POST");
+    expect(answer.text).not.toMatch(/apollo/i);
+  });
+
   it("a subscription over HTTP → 400 SUBSCRIPTION_REQUIRES_WEBSOCKET, naming the WebSocket endpoint", async () => {
     const answer = await send(stack.gateway.url, { body: { query: 'subscription { attributesChanged(conversationId: "c1") { participantId } }' } });
     expectCleanError(answer, 400, "SUBSCRIPTION_REQUIRES_WEBSOCKET");
