@@ -240,6 +240,11 @@ function resolveJwt(e: Env): JwtSettings | undefined {
   } else {
     // Environment files often carry a PEM on one line with literal "\n".
     const pem = e.GATEWAY_JWT_PUBLIC_KEY!.replace(/\\n/g, "\n");
+    // createPublicKey would derive the public half of a private key and work: refuse instead, so
+    // the identity provider's signing key is never deployed with (or logged by) the gateway.
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+      throw new ConfigError("GATEWAY_JWT_PUBLIC_KEY: this is a private key; give the identity provider's public key (-----BEGIN PUBLIC KEY-----…) and keep the private key off the gateway");
+    }
     try {
       const key = createPublicKey(pem);
       if (key.asymmetricKeyType === undefined) throw new Error("not an asymmetric key");

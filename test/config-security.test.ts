@@ -82,7 +82,7 @@ describe("API keys", () => {
 });
 
 describe("JWT", () => {
-  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
   const base = { GATEWAY_JWT_ISSUER: "https://idp.example/", GATEWAY_JWT_AUDIENCE: "gateway" };
 
@@ -109,6 +109,15 @@ describe("JWT", () => {
     ["a bad PEM", { ...base, GATEWAY_JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----" }, /GATEWAY_JWT_PUBLIC_KEY/],
   ])("refuses %s", (_label, env, message) => {
     expect(configError({ ...CREDS, ...env }).message).toMatch(message);
+  });
+
+  it.each([
+    ["PKCS#8", privateKey.export({ type: "pkcs8", format: "pem" }).toString()],
+    ["SEC1", privateKey.export({ type: "sec1", format: "pem" }).toString()],
+  ])("refuses a %s private key (the identity provider's signing key), without echoing it", (_format, privatePem) => {
+    const message = configError({ ...CREDS, ...base, GATEWAY_JWT_PUBLIC_KEY: privatePem }).message;
+    expect(message).toMatch(/GATEWAY_JWT_PUBLIC_KEY: .*private key/);
+    expect(message).not.toContain(privatePem.split("\n")[1]);
   });
 
   it("allows an http JWKS on loopback (local identity providers, tests)", () => {
