@@ -9,6 +9,7 @@
  *   library name: malformed JSON, non-object bodies, a wrong charset, a body over 256 KB (413),
  *   corrupt or unknown compression, a subscription over HTTP, an unknown route.
  */
+import http from "node:http";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send, upgrade, wsTestClient } from "../support/gateway-http.js";
@@ -91,6 +92,36 @@ describe("WebSocket Origin check", () => {
     const other = await upgrade(stack.gateway.wsUrl.replace(/\/graphql$/, "/elsewhere"));
     expect(other.status).toBe(404);
     expect(JSON.parse(other.body).errors[0].extensions.code).toBe("NOT_FOUND");
+  });
+});
+
+/** Sends an upgrade request by hand (the ws client always sends a valid handshake); resolves with the HTTP answer. */
+function handshake(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers: { connection: "Upgrade", upgrade: "websocket", ...headers } });
+    request.on("response", (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    request.on("upgrade", () => reject(new Error("the malformed handshake was upgraded")));
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("malformed WebSocket handshakes on /graphql are answered as JSON with a code", () => {
+  const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+  it.each([
+    ["no Sec-WebSocket-Key", "GET", { "sec-websocket-version": "13" }, 400],
+    ["an unknown Sec-WebSocket-Version", "GET", { "sec-websocket-version": "99", "sec-websocket-key": KEY }, 400],
+    ["a POST upgrade", "POST", { "sec-websocket-version": "13", "sec-websocket-key": KEY }, 405],
+  ])("%s → a JSON refusal", async (_label, method, headers, status) => {
+    const answer = await handshake(stack.gateway.wsUrl.replace(/^ws:/, "http:"), method, headers);
+    expect(answer.status).toBe(status);
+    expect(answer.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(answer.text).errors[0].extensions.code).toBe(status === 405 ? "METHOD_NOT_ALLOWED" : "BAD_REQUEST");
+    if (status === 400) expect(answer.headers["sec-websocket-version"]).toBe("13");
   });
 });
 
