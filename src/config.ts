@@ -108,6 +108,7 @@ const envSchema = z.object({
   MAX_QUERY_TOKENS: count(DEFAULT_LIMITS.maxTokens),
   MAX_QUERY_COST: count(DEFAULT_LIMITS.maxCost),
   MAX_QUERY_DIRECTIVES: count(DEFAULT_LIMITS.maxDirectives),
+  MAX_QUERY_LIST_NESTING: count(DEFAULT_LIMITS.maxListNesting),
   MAX_CONVERSATIONS_PER_OPERATION: count(DEFAULT_LIMITS.maxConversationsPerOperation),
   RATE_LIMIT_REQUESTS_PER_MINUTE: count(DEFAULT_LIMITS.requestsPerMinute),
   MAX_SUBSCRIPTIONS_PER_SOCKET: count(DEFAULT_LIMITS.subscriptionsPerSocket),
@@ -174,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.MAX_QUERY_TOKENS,
       maxCost: e.MAX_QUERY_COST,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      maxListNesting: e.MAX_QUERY_LIST_NESTING,
       maxConversationsPerOperation: e.MAX_CONVERSATIONS_PER_OPERATION,
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       subscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,
@@ -323,6 +325,11 @@ function resolveJwt(e: ParsedEnv): JwtSettings | undefined {
   } else {
     // Environment files often carry a PEM on one line with literal "\n".
     const pem = e.GATEWAY_JWT_PUBLIC_KEY!.replace(/\\n/g, "\n");
+    // createPublicKey would derive the public half of a private key and work: refuse instead, so
+    // the identity provider's signing key is never deployed with (or logged by) the gateway.
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+      throw new ConfigError("GATEWAY_JWT_PUBLIC_KEY: this is a private key; give the identity provider's public key (-----BEGIN PUBLIC KEY-----…) and keep the private key off the gateway");
+    }
     try {
       const key = createPublicKey(pem);
       if (key.asymmetricKeyType === undefined) throw new Error("not an asymmetric key");

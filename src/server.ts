@@ -33,6 +33,7 @@ import { authenticate, callerOf } from "./http/authentication.js";
 import { jsonBody, MAX_BODY_BYTES, singleOperationBody } from "./http/body.js";
 import { corsMiddlewares } from "./http/cors.js";
 import { errorAnswers, notFound } from "./http/error-answers.js";
+import { servedMethodsOnly } from "./http/methods.js";
 import { metricsRoute, startMetricsServer, type MetricsServer } from "./http/metrics.js";
 import { OriginPolicy } from "./http/origins.js";
 import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
@@ -173,6 +174,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     "/graphql",
     ...httpRequestIds(logger),
     ...corsMiddlewares(origins),
+    servedMethodsOnly,
     authenticate(authenticator),
     jsonBody,
     singleOperationBody,

@@ -85,7 +85,7 @@ describe("API keys", () => {
 });
 
 describe("JWT", () => {
-  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
   const base = { GATEWAY_JWT_ISSUER: "https://idp.example/", GATEWAY_JWT_AUDIENCE: "gateway" };
 
@@ -112,6 +112,15 @@ describe("JWT", () => {
     ["a bad PEM", { ...base, GATEWAY_JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----" }, /GATEWAY_JWT_PUBLIC_KEY/],
   ])("refuses %s", (_label, env, message) => {
     expect(configError({ ...CREDS, ...env }).message).toMatch(message);
+  });
+
+  it.each([
+    ["PKCS#8", privateKey.export({ type: "pkcs8", format: "pem" }).toString()],
+    ["SEC1", privateKey.export({ type: "sec1", format: "pem" }).toString()],
+  ])("refuses a %s private key (the identity provider's signing key), without echoing it", (_format, privatePem) => {
+    const message = configError({ ...CREDS, ...base, GATEWAY_JWT_PUBLIC_KEY: privatePem }).message;
+    expect(message).toMatch(/GATEWAY_JWT_PUBLIC_KEY: .*private key/);
+    expect(message).not.toContain(privatePem.split("\n")[1]);
   });
 
   it("allows an http JWKS on loopback (local identity providers, tests)", () => {
@@ -143,6 +152,7 @@ describe("CORS_ORIGINS, METRICS_PORT and limits", () => {
       MAX_QUERY_TOKENS: "2000",
       MAX_QUERY_COST: "100",
       MAX_QUERY_DIRECTIVES: "5",
+      MAX_QUERY_LIST_NESTING: "2",
       MAX_CONVERSATIONS_PER_OPERATION: "3",
       RATE_LIMIT_REQUESTS_PER_MINUTE: "60",
       MAX_SUBSCRIPTIONS_PER_SOCKET: "7",
@@ -154,6 +164,7 @@ describe("CORS_ORIGINS, METRICS_PORT and limits", () => {
       maxTokens: 2000,
       maxCost: 100,
       maxDirectives: 5,
+      maxListNesting: 2,
       maxConversationsPerOperation: 3,
       requestsPerMinute: 60,
       subscriptionsPerSocket: 7,

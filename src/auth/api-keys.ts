@@ -16,7 +16,12 @@ const entrySchema = z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (the SHA-256 of the key)")
       .optional(),
-    key: z.string().min(16, "clear keys must be at least 16 characters").optional(),
+    key: z
+      .string()
+      .min(16, "clear keys must be at least 16 characters")
+      // Presented as `Authorization: Bearer <key>`: anything else could never be sent or matched.
+      .regex(/^[\x21-\x7e]+$/, "clear keys must be visible ASCII characters without spaces (they are sent as Bearer <key>)")
+      .optional(),
     scopes: z.array(z.string().refine((s) => ALL_SCOPES.includes(s), { message: `scopes are ${ALL_SCOPES.join(", ")}` })),
   })
   .strict()
@@ -42,7 +47,7 @@ export function parseApiKeys(json: string, source: string): ApiKey[] {
   }
   const parsed = z.array(entrySchema).safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? `[${i.path.join("].")}` : "list"}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => `${describePath(i.path)}: ${i.message}`);
     throw new Error(`${source}: ${problems.join("; ")}`);
   }
   const keys = parsed.data.map((e) => ({ id: e.id, sha256: (e.sha256 ?? sha256Hex(e.key!)).toLowerCase(), scopes: e.scopes }));
@@ -55,6 +60,12 @@ export function parseApiKeys(json: string, source: string): ApiKey[] {
     hashes.add(k.sha256);
   }
   return keys;
+}
+
+/** Where in the list a problem is: `[1]`, `[1].scopes[0]`, or `list` for the list itself. */
+function describePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "list";
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
 /** Recognises presented API keys. */

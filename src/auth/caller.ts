@@ -16,7 +16,7 @@ export interface Caller {
   /** Granted scopes, e.g. `participants:read` (see auth/scopes.ts). */
   scopes: ReadonlySet<string>;
   kind: CallerKind;
-  /** When the credential stops being valid (epoch ms); only JWTs with an `exp` claim have one. */
+  /** When the credential stops being valid (epoch ms): the `exp` of a JWT (always present); API keys have none. */
   expiresAt?: number;
 }
 

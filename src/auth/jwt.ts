@@ -1,11 +1,13 @@
 /**
  * JWT callers, verified with `jose` (`jwtVerify`, `createRemoteJWKSet`): signature against the
  * configured JWKS or PEM public key (asymmetric algorithms only), `iss`, `aud`, `exp`/`nbf`, and
- * a `sub` (the caller id). Scopes come from the standard space-separated `scope` claim
+ * a `sub` (the caller id). `exp` is required: a token without one would be valid forever (JWT
+ * access tokens always carry it, RFC 9068 §2.2), and a socket opened with it never closed.
+ * `sub` must be a non-empty string. Scopes come from the standard space-separated `scope` claim
  * (RFC 8693 §4.2).
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Caller } from "./caller.js";
 import { AuthenticationError } from "./errors.js";
 import { parseScopeClaim } from "./scopes.js";
@@ -42,19 +44,16 @@ export class JwtVerifier {
    * @throws AuthenticationError (message safe to show: names the failed check, never the token).
    */
   async verify(token: string): Promise<Caller> {
+    let payload: JWTPayload;
     try {
-      const options = { issuer: this.settings.issuer, audience: this.settings.audience, algorithms: JWT_ALGORITHMS, requiredClaims: ["sub"] };
-      const { payload } =
-        typeof this.key === "function" ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
-      return {
-        id: payload.sub!,
-        scopes: parseScopeClaim(payload.scope),
-        kind: "jwt",
-        ...(payload.exp !== undefined ? { expiresAt: payload.exp * 1000 } : {}),
-      };
+      const options = { issuer: this.settings.issuer, audience: this.settings.audience, algorithms: JWT_ALGORITHMS, requiredClaims: ["sub", "exp"] };
+      ({ payload } =
+        typeof this.key === "function" ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
     } catch (error) {
       throw new AuthenticationError(describe(error));
     }
+    if (!payload.sub) throw new AuthenticationError('the token\'s "sub" claim is not acceptable (empty)');
+    return { id: payload.sub, scopes: parseScopeClaim(payload.scope), kind: "jwt", expiresAt: payload.exp! * 1000 };
   }
 }
 

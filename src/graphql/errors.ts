@@ -36,7 +36,7 @@ export function forbidden(scope: string, operation: string): GraphQLError {
 }
 
 /** Names of the cost limits, as `extensions.limit` of `QUERY_TOO_COMPLEX`. */
-export type QueryLimit = "depth" | "aliases" | "tokens" | "cost" | "directives" | "conversations";
+export type QueryLimit = "depth" | "aliases" | "tokens" | "cost" | "directives" | "listNesting" | "conversations";
 
 /** The operation exceeds limit `limit` (maximum `max`); nothing was executed. */
 export function queryTooComplex(limit: QueryLimit, max: number, message: string): GraphQLError {

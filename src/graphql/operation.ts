@@ -1,7 +1,7 @@
 /**
  * The one GraphQL core both transports use (HTTP through Apollo, WebSocket through graphql-ws):
  * context creation with the authenticated caller, and the preparation of every operation —
- * rate limit, parse (token limit), validation (cost limits, then graphql-js's rules),
+ * rate limit, parse (token limit), validation (cost limits, list nesting, then graphql-js's rules),
  * transport check, scope check, variables, conversations cap — before anything executes or
  * reaches Genesys. The validation rules (graphql-js's, plus the introspection switch of
  * introspection-rule.ts) are one list for both transports. Error masking is {@link maskError}
@@ -36,6 +36,7 @@ import { maxAliasesRule } from "./rules/max-aliases.js";
 import { maxCostRule } from "./rules/max-cost.js";
 import { maxDepthRule } from "./rules/max-depth.js";
 import { maxDirectivesRule } from "./rules/max-directives.js";
+import { maxListNestingRule } from "./rules/max-list-nesting.js";
 
 /** The transport an operation arrived on. */
 export type Transport = "http" | "websocket";
@@ -89,6 +90,8 @@ export class OperationCore {
   readonly limitRules: readonly ValidationRule[];
   /** The validation rules after the limits: graphql-js's specified rules and the introspection switch. */
   readonly validationRules: readonly ValidationRule[];
+  /** The list-nesting limit, run once the armor limits pass (so a refusal names one limit). */
+  private readonly listRules: readonly ValidationRule[];
   private readonly rate: RequestRateLimiter;
 
   constructor(private readonly options: OperationCoreOptions) {
@@ -100,6 +103,7 @@ export class OperationCore {
     if (limits.maxCost > 0) rules.push(maxCostRule(limits.maxCost));
     this.limitRules = rules;
     this.validationRules = [...specifiedRules, ...introspectionRules(options.introspection ?? true)];
+    this.listRules = limits.maxListNesting > 0 ? [maxListNestingRule(limits.maxListNesting)] : [];
     this.rate = new RequestRateLimiter(limits.requestsPerMinute);
   }
 
@@ -122,7 +126,7 @@ export class OperationCore {
 
   /**
    * Prepares one operation of `context.caller`, in this order: rate limit, parse (token
-   * limit), cost limits, graphql-js validation, operation selection, transport, scope,
+   * limit), cost limits, list nesting, graphql-js validation, operation selection, transport, scope,
    * variables, conversations cap. Takes one rate-limit point.
    */
   async prepare(request: OperationRequest, context: GatewayContext, transport: Transport): Promise<PreparedOperation | RefusedOperation> {
@@ -158,6 +162,8 @@ export class OperationCore {
     // Limits first: graphql-js's rules (overlapping fields above all) cost more on huge documents.
     const limitErrors = this.limitRules.length > 0 ? validate(schema, document, this.limitRules) : [];
     if (limitErrors.length > 0) return refuse(limitErrors);
+    const listErrors = this.listRules.length > 0 ? validate(schema, document, this.listRules) : [];
+    if (listErrors.length > 0) return refuse(listErrors);
     const invalid = validate(schema, document, this.validationRules);
     if (invalid.length > 0) {
       return refuse(invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })));

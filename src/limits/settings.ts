@@ -16,6 +16,11 @@ export interface LimitSettings {
   maxCost: number;
   /** Directives in one operation. */
   maxDirectives: number;
+  /**
+   * List fields nested in one another on any path (`participants { conversation { participants } }`
+   * is 2): each level multiplies the answer by a list's length, which no other limit sees.
+   */
+  maxListNesting: number;
   /** Distinct conversation ids one operation names (each may cost one Genesys GET). */
   maxConversationsPerOperation: number;
   /** Operations (HTTP requests, graphql-ws subscribe messages) one caller may start per minute. */
@@ -27,8 +32,8 @@ export interface LimitSettings {
 }
 
 /**
- * Defaults: they refuse a 12-deep `participant { conversation { participants … } } }` nest and a
- * 2,000-alias query, and leave room for a dashboard holding hundreds of subscriptions on one socket.
+ * Defaults: they refuse a 12-deep `participant { conversation { participants … } } }` nest (and
+ * any second level of `participants`) and a 2,000-alias query, and leave room for a dashboard holding hundreds of subscriptions on one socket.
  */
 export const DEFAULT_LIMITS: LimitSettings = {
   maxDepth: 8,
@@ -36,6 +41,7 @@ export const DEFAULT_LIMITS: LimitSettings = {
   maxTokens: 5_000,
   maxCost: 5_000,
   maxDirectives: 50,
+  maxListNesting: 1,
   maxConversationsPerOperation: 50,
   requestsPerMinute: 1_200,
   subscriptionsPerSocket: 500,

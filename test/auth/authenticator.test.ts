@@ -33,12 +33,14 @@ describe("parseApiKeys", () => {
   it.each([
     ["not JSON", "[{", /not valid JSON/],
     ["not a list", '{"id": "x"}', /GATEWAY_API_KEYS/],
-    ["both sha256 and key", JSON.stringify([{ id: "a", sha256: sha256Hex(KEY), key: KEY, scopes: [] }]), /exactly one of "sha256" or "key"/],
-    ["neither", JSON.stringify([{ id: "a", scopes: [] }]), /exactly one/],
-    ["a short sha256", JSON.stringify([{ id: "a", sha256: "abc", scopes: [] }]), /64 hex/],
-    ["a short clear key", JSON.stringify([{ id: "a", key: "short", scopes: [] }]), /at least 16/],
-    ["an unknown scope", JSON.stringify([{ id: "a", key: KEY, scopes: ["participants:admin"] }]), /scopes are/],
-    ["an unknown field", JSON.stringify([{ id: "a", key: KEY, scopes: [], role: "x" }]), /role|Unrecognized/i],
+    ["both sha256 and key", JSON.stringify([{ id: "a", sha256: sha256Hex(KEY), key: KEY, scopes: [] }]), /GATEWAY_API_KEYS: \[0\]: give exactly one of "sha256" or "key"/],
+    ["neither", JSON.stringify([{ id: "a", scopes: [] }]), /\[0\]: give exactly one/],
+    ["a short sha256", JSON.stringify([{ id: "a", sha256: "abc", scopes: [] }]), /\[0\]\.sha256: must be 64 hex/],
+    ["a short clear key", JSON.stringify([{ id: "a", key: "short", scopes: [] }]), /\[0\]\.key: clear keys must be at least 16/],
+    ["an unknown scope", JSON.stringify([{ id: "b", key: KEY, scopes: ["participants:read"] }, { id: "a", key: `${KEY}-2`, scopes: ["participants:read", "participants:admin"] }]), /\[1\]\.scopes\[1\]: scopes are/],
+    ["an unknown field", JSON.stringify([{ id: "a", key: KEY, scopes: [], role: "x" }]), /\[0\]: Unrecognized key: "role"/],
+    ["a clear key with a space (never presentable as Bearer <key>)", JSON.stringify([{ id: "a", key: `${KEY} ${KEY}`, scopes: [] }]), /\[0\]\.key: .*visible ASCII/],
+    ["a clear key with non-ASCII characters", JSON.stringify([{ id: "a", key: `${KEY}ü`, scopes: [] }]), /\[0\]\.key: .*visible ASCII/],
     ["a duplicate id", JSON.stringify([{ id: "a", key: KEY, scopes: [] }, { id: "a", key: `${KEY}-2`, scopes: [] }]), /"a" appears twice/],
     ["a duplicate key", JSON.stringify([{ id: "a", key: KEY, scopes: [] }, { id: "b", sha256: sha256Hex(KEY), scopes: [] }]), /also another entry's key/],
   ])("refuses %s without echoing a key", (_label, json, message) => {
@@ -112,6 +114,16 @@ describe("JwtVerifier", () => {
     const unsigned = new UnsecuredJWT({ scope: "participants:read" }).setSubject("x").setIssuer(issuer.issuer).setAudience(issuer.audience).encode();
     await expect(jwks.verify(unsigned)).rejects.toBeInstanceOf(AuthenticationError);
     await expect(jwks.verify("a.b.c")).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
+  it("refuses a token without exp (it would never expire, and a socket opened with it never close)", async () => {
+    const forever = await issuer.sign({ exp: null, scope: "participants:read" });
+    for (const verifier of [jwks, pem]) await expect(verifier.verify(forever)).rejects.toThrow(/"exp" claim/);
+  });
+
+  it("refuses a token whose sub is empty (it names no caller)", async () => {
+    const nobody = await issuer.sign({ sub: "", scope: "participants:read" });
+    for (const verifier of [jwks, pem]) await expect(verifier.verify(nobody)).rejects.toThrow(/"sub" claim/);
   });
 });
 

@@ -7,8 +7,10 @@
  * - Apollo's CSRF prevention stays on; no `X-Powered-By`;
  * - every error answer is JSON in GraphQL's error shape with a stable code and no stack, path or
  *   library name: malformed JSON, non-object bodies, a wrong charset, a body over 256 KB (413),
- *   a subscription over HTTP, an unknown route.
+ *   corrupt or unknown compression, a subscription over HTTP, an unknown route.
  */
+import http from "node:http";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send, upgrade, wsTestClient } from "../support/gateway-http.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -93,6 +95,36 @@ describe("WebSocket Origin check", () => {
   });
 });
 
+/** Sends an upgrade request by hand (the ws client always sends a valid handshake); resolves with the HTTP answer. */
+function handshake(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers: { connection: "Upgrade", upgrade: "websocket", ...headers } });
+    request.on("response", (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    request.on("upgrade", () => reject(new Error("the malformed handshake was upgraded")));
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("malformed WebSocket handshakes on /graphql are answered as JSON with a code", () => {
+  const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+  it.each([
+    ["no Sec-WebSocket-Key", "GET", { "sec-websocket-version": "13" }, 400],
+    ["an unknown Sec-WebSocket-Version", "GET", { "sec-websocket-version": "99", "sec-websocket-key": KEY }, 400],
+    ["a POST upgrade", "POST", { "sec-websocket-version": "13", "sec-websocket-key": KEY }, 405],
+  ])("%s → a JSON refusal", async (_label, method, headers, status) => {
+    const answer = await handshake(stack.gateway.wsUrl.replace(/^ws:/, "http:"), method, headers);
+    expect(answer.status).toBe(status);
+    expect(answer.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(answer.text).errors[0].extensions.code).toBe(status === 405 ? "METHOD_NOT_ALLOWED" : "BAD_REQUEST");
+    if (status === 400) expect(answer.headers["sec-websocket-version"]).toBe("13");
+  });
+});
+
 describe("CSRF prevention", () => {
   it("blocks a simple (non-preflighted) text/plain POST", async () => {
     const answer = await send(stack.gateway.url, { body: JSON.stringify({ query: "{ __typename }" }), headers: { "content-type": "text/plain" } });
@@ -133,6 +165,29 @@ describe("hostile bodies are answered as JSON with a code", () => {
   it("a body over 256 KB → 413 PAYLOAD_TOO_LARGE", async () => {
     const body = JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(300 * 1024) } });
     expectCleanError(await send(stack.gateway.url, { body, headers: { "content-type": "application/json" } }), 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("compressed bodies: valid gzip is served; corrupt gzip/deflate/br → 400 BAD_REQUEST; a bomb over 256 KB inflated → 413; an unknown encoding → 415", async () => {
+    const json = (encoding: string, body: Uint8Array) => send(stack.gateway.url, { body, headers: { "content-type": "application/json", "content-encoding": encoding } });
+    const valid = await json("gzip", gzipSync('{"query": "{ __typename }"}'));
+    expect(valid.body).toEqual({ data: { __typename: "Query" } });
+    for (const encoding of ["gzip", "deflate", "br"]) {
+      const answer = await json(encoding, new TextEncoder().encode("this is not compressed"));
+      expectCleanError(answer, 400, "BAD_REQUEST");
+      expect(answer.text).not.toMatch(/header check|zlib|Z_/i);
+    }
+    const truncated = gzipSync('{"query": "{ __typename }"}').subarray(0, 12);
+    expectCleanError(await json("gzip", truncated), 400, "BAD_REQUEST");
+    const bomb = gzipSync(JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(2 * 1024 * 1024) } }));
+    expectCleanError(await json("gzip", bomb), 413, "PAYLOAD_TOO_LARGE");
+    expectCleanError(await json("compress", new TextEncoder().encode("x")), 415, "UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it.each([["PUT"], ["DELETE"], ["PATCH"]])("%s /graphql → 405 METHOD_NOT_ALLOWED with Allow: GET, POST, naming no library", async (method) => {
+    const answer = await send(stack.gateway.url, { method, body: { query: "{ __typename }" } });
+    expectCleanError(answer, 405, "METHOD_NOT_ALLOWED");
+    expect(answer.headers.get("allow")).toBe("GET, POST");
+    expect(answer.text).not.toMatch(/apollo/i);
   });
 
   it("a subscription over HTTP → 400 SUBSCRIPTION_REQUIRES_WEBSOCKET, naming the WebSocket endpoint", async () => {

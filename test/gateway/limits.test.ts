@@ -1,7 +1,7 @@
 /**
  * Proves the cost and abuse limits end to end, over HTTP and graphql-ws alike: the depth-12
  * nest and the 2,000-alias query from issue 6 are refused within milliseconds, every limit
- * (depth, aliases, tokens, cost, conversations) is refused with `QUERY_TOO_COMPLEX` naming it,
+ * (depth, aliases, tokens, cost, list nesting, conversations) is refused with `QUERY_TOO_COMPLEX` naming it,
  * and no refused operation reaches Genesys (the gateway's `genesys_requests_total` and the
  * emulator's write log stay unchanged). Then the per-caller rate limit (`RATE_LIMITED`, 429 with
  * Retry-After, one budget across both transports) and the open-subscription caps per socket and
@@ -90,8 +90,9 @@ describe("cost limits (default settings)", () => {
     expect(await upstreamRequests(stack.gateway.url, "getConversation")).toBe(readsBefore);
   });
 
-  it("names each limit: depth, aliases, tokens, cost, conversations", async () => {
+  it("names each limit: depth, aliases, tokens, cost, listNesting, conversations", async () => {
     await refusedEverywhere(nested(DEFAULT_LIMITS.maxDepth + 1), "depth", { c: call.conversationId, p: call.customerId });
+    await refusedEverywhere(nested(6), "listNesting", { c: call.conversationId, p: call.customerId });
     await refusedEverywhere(aliases(DEFAULT_LIMITS.maxAliases + 1, call.conversationId), "aliases");
     await refusedEverywhere(`{ participant(conversationId: "x", participantId: "y") { ${"id ".repeat(DEFAULT_LIMITS.maxTokens)} } }`, "tokens");
     await refusedEverywhere(costly(call.conversationId), "cost");
@@ -106,11 +107,28 @@ describe("cost limits (default settings)", () => {
     await refusedEverywhere(query, "conversations", Object.fromEntries(ids.map((id, i) => [`c${i}`, id])));
   });
 
-  it("serves what stays within every limit: depth 8, 50 conversations, 100 aliases", async () => {
-    const deep = await post(stack.gateway.url, nested(DEFAULT_LIMITS.maxDepth), { c: call.conversationId, p: call.customerId });
+  it("refuses a second level of participants lists within depth, alias and cost limits (each level multiplies the answer by the participant count)", async () => {
+    const vars = { c: call.conversationId, p: call.customerId };
+    // Within depth 8, 39 aliases and cost 5,000: on a 50-participant conversation this ran 121 s and answered 400 MB.
+    const level = (name: string, inner: string) => Array.from({ length: 3 }, (_, i) => `${name}${i}: participants { ${inner} }`).join(" ");
+    const fanOut = `query($c: ID!, $p: ID!) { participant(conversationId: $c, participantId: $p) { conversation { ...L1 } } }
+      fragment L1 on Conversation { ${level("x", "conversation { ...L2 }")} }
+      fragment L2 on Conversation { ${level("y", "conversation { ...L3 }")} }
+      fragment L3 on Conversation { ${level("z", "id attributes")} }`;
+    await refusedEverywhere(fanOut, "listNesting", vars);
+    await refusedEverywhere(nested(DEFAULT_LIMITS.maxDepth), "listNesting", vars);
+    await refusedEverywhere(`query($c: ID!) { conversation(id: $c) { participants { conversation { ... on Conversation { participants { id } } } } } }`, "listNesting", { c: call.conversationId });
+  });
+
+  it("serves what stays within every limit: one participants level, 50 conversations, 100 aliases", async () => {
+    const deep = await post(
+      stack.gateway.url,
+      `query($c: ID!, $p: ID!) { participant(conversationId: $c, participantId: $p) { conversation { participants { id conversation { id } } } } }`,
+      { c: call.conversationId, p: call.customerId },
+    );
     expect(deep.body.errors).toBeUndefined();
-    const walk = deep.body.data.participant.conversation.participants[0].conversation.participants[0].conversation.participants[0];
-    expect(walk.id).toBe(call.customerId);
+    const walk = deep.body.data.participant.conversation.participants[0];
+    expect(walk).toEqual({ id: call.customerId, conversation: { id: call.conversationId } });
     const before = await upstreamRequests(stack.gateway.url, "getConversation");
     const fifty = await post(stack.gateway.url, aliases(DEFAULT_LIMITS.maxConversationsPerOperation));
     expect(fifty.body.errors).toBeUndefined();

@@ -15,8 +15,8 @@ export interface TokenOptions {
   scope?: string;
   issuer?: string;
   audience?: string;
-  /** `exp` as epoch seconds; default one hour from now. */
-  exp?: number;
+  /** `exp` as epoch seconds; default one hour from now; null leaves it out. */
+  exp?: number | null;
   /** Sign with another key (one the JWKS does not hold). */
   foreignKey?: boolean;
 }
@@ -65,11 +65,11 @@ export async function startJwtIssuer(): Promise<JwtIssuer> {
       const payload = options.scope === undefined ? {} : { scope: options.scope };
       const jwt = new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: KID });
       if (options.sub !== null) jwt.setSubject(options.sub ?? "dashboard-7");
+      if (options.exp !== null) jwt.setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 3600);
       return jwt
         .setIssuer(options.issuer ?? issuer)
         .setAudience(options.audience ?? audience)
         .setIssuedAt()
-        .setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 3600)
         .sign(options.foreignKey ? foreign.privateKey : privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
