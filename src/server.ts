@@ -1,7 +1,13 @@
 /**
- * The GraphQL gateway server: Apollo Server over express for queries and mutations
- * (`POST /graphql`), graphql-ws for subscriptions (`ws://…/graphql`), on one port, plus
- * `GET /healthz` and Prometheus `GET /metrics`.
+ * The GraphQL gateway server, composed of its parts on one port:
+ * - the shared GraphQL core (graphql/operation.ts): context with the caller and request id,
+ *   parse, limits, validation (introspection rule included), scopes, error masking;
+ * - HTTP (http/): express with request ids, CORS, caller authentication, the JSON body, Apollo
+ *   Server for `POST /graphql` (and GET queries), the GraphiQL IDE on `GET /graphql` for
+ *   browsers (graphql/ide.ts), `GET /healthz` and `GET /readyz` (anonymous, health/),
+ *   `GET /metrics`;
+ * - WebSocket (ws/): the Origin-checked upgrade and graphql-ws for subscriptions;
+ * - observability/: one log line per operation on both transports, metrics, tracing.
  *
  * It talks to Genesys only through `GenesysClient` (REST) and `NotificationChannel`
  * (WebSocket); it never imports the emulator.
@@ -9,24 +15,40 @@
 import "reflect-metadata";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import { getOperationAST, getVariableValues, GraphQLError, parse, validate, type GraphQLFormattedError } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
+import { createAuthenticator } from "./auth/authenticator.js";
+import type { AuthSettings } from "./auth/settings.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { createMeteredBudget } from "./genesys/budget-metrics.js";
 import { toConversationSnapshot } from "./genesys/participants.js";
 import { SharedConversationReads } from "./attributes/shared-reads.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
-import { createContext, type GatewayContext, type GatewayServices } from "./graphql/context.js";
+import type { GatewayServices } from "./graphql/context.js";
+import { OperationCore } from "./graphql/operation.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
-import { subscribeShared } from "./graphql/shared-execution.js";
+import { createApollo } from "./http/apollo.js";
+import { authenticate, callerOf } from "./http/authentication.js";
+import { jsonBody, MAX_BODY_BYTES, singleOperationBody } from "./http/body.js";
+import { corsMiddlewares } from "./http/cors.js";
+import { errorAnswers, notFound } from "./http/error-answers.js";
+import { servedMethodsOnly } from "./http/methods.js";
+import { metricsRoute, startMetricsServer, type MetricsServer } from "./http/metrics.js";
+import { OriginPolicy } from "./http/origins.js";
+import { DEFAULT_LIMITS, type LimitSettings } from "./limits/settings.js";
+import { describeGenesysEndpoint } from "./genesys/endpoint.js";
+import { healthRouter, trackReadiness } from "./health/endpoints.js";
+import type { ReadinessOptions } from "./health/readiness.js";
+import { ideHandler } from "./graphql/ide.js";
+import { GatewayMetrics } from "./observability/metrics.js";
+import { countUpstreamCalls } from "./observability/operation-scope.js";
+import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
+import { serveGraphqlWs } from "./ws/graphql-ws.js";
+import { GRAPHQL_WS_PATH, routeUpgrades } from "./ws/upgrade.js";
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -34,8 +56,23 @@ export interface GatewayOptions {
   port: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
-  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string };
+  /**
+   * The Genesys to talk to. `embeddedEmulator`: `endpoint` is the emulator this process started
+   * (`/readyz` then says so instead of naming a gateway URL).
+   */
+  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string; embeddedEmulator?: boolean };
   logger: Logger;
+  /**
+   * Caller auth. Always explicit: `{mode: "none", reason: "embedded-demo"}` for the demo and
+   * tests, `{mode: "required", apiKeys, jwt}` in front of a real org.
+   */
+  auth: AuthSettings;
+  /** Cost and abuse limits (each 0 disables it); unset ones take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<LimitSettings>;
+  /** Browser origins allowed by CORS and the WebSocket upgrade check (exact origins). Default none. */
+  cors?: { origins: string[] };
+  /** Serve `/metrics` on its own port instead (0 picks a free one), outside caller auth. */
+  metrics?: { port: number };
   /** Verify-loop timing of `updateAttributes` (ms); `deadlineMs` defaults to 5 000. */
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
@@ -50,6 +87,14 @@ export interface GatewayOptions {
   requestsPerMinute?: number;
   /** Staleness bound of query answers served from the change log (ms, `TRACKED_READ_MAX_AGE_MS`); 0: always read Genesys. Default 30 000. */
   trackedReadMaxAgeMs?: number;
+  /**
+   * Whether introspection (`__schema`, `__type`) is allowed, on HTTP and graphql-ws alike; the
+   * GraphiQL IDE on `GET /graphql` is served only while it is. Default: on unless
+   * `NODE_ENV=production` (config: `GRAPHQL_INTROSPECTION`).
+   */
+  introspection?: boolean;
+  /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
+  readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
 }
 
 /** A running gateway. */
@@ -58,34 +103,50 @@ export interface RunningGateway {
   url: string;
   /** `ws://host:port/graphql` */
   wsUrl: string;
+  /** Where `/metrics` is served: on the gateway port, or on the metrics port when one is set. */
+  metricsUrl: string;
   port: number;
   /** Stops accepting, completes subscriptions, closes the Genesys socket. */
   close(): Promise<void>;
 }
 
-/** Masks anything that is not a deliberate GraphQLError with a code; never leaks stacks or upstream details. */
-function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (code && code !== "INTERNAL_SERVER_ERROR") return formatted;
-  const original = error instanceof GraphQLError ? error.originalError : undefined;
-  if (original instanceof GraphQLError && original.extensions?.code) {
-    return { ...formatted, message: original.message, extensions: { ...original.extensions } };
-  }
-  return { message: "Internal server error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
-}
-
 /**
  * Starts the gateway. Authenticates with Genesys first so bad credentials fail at start.
- * @throws GenesysError when the first login fails; Error when the port is taken.
+ * Logs a warning when caller auth is off.
+ * @throws GenesysError when the first login fails; Node's listen error (`code` EADDRINUSE,
+ *   EACCES, EADDRNOTAVAIL) when the port cannot be bound, with nothing printed; Error when the
+ *   JWT key cannot be read.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options;
+  const limits: LimitSettings = { ...DEFAULT_LIMITS, ...options.limits };
+  const authenticator = createAuthenticator(options.auth);
+  if (options.auth.mode === "none") {
+    logger.warn(
+      { reason: options.auth.reason },
+      options.auth.reason === "embedded-demo"
+        ? "caller auth is off (embedded demo): anyone who can reach the port can read and write the demo's attributes"
+        : "caller auth is off (GATEWAY_AUTH=none): anyone who can reach the port can read and write attributes through this gateway's Genesys client",
+    );
+  }
+  const origins = new OriginPolicy(options.cors?.origins ?? []);
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const budget = createMeteredBudget(options.requestsPerMinute ?? 300, registry);
   const genesys = new GenesysClient({ ...options.genesys, logger, registry, budget });
+  // Visibility (issue 7): gateway metrics, Genesys calls counted per operation.
+  const metrics = new GatewayMetrics(registry);
+  const observability = { logger, metrics };
+  countUpstreamCalls(genesys);
   await genesys.authenticate();
+  // The change feed over a pool of notification channels (issue 8).
   const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
+  const channel = changes.channels;
+  // Readiness (issue 7): fed by the Genesys client's and the channel pool's events.
+  const readiness = trackReadiness(genesys, channel, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
+  metrics.trackNotificationChannel(channel);
+  // Query reads shared across operations and served from the change log when current (issue 9).
   const reads = new SharedConversationReads({
     fetch: async (id) => {
       const conversation = await genesys.getConversation(id, { priority: "read" });
@@ -98,100 +159,93 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     genesys,
     logger,
     reads,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, observeRead: changes.observeRead, confirmations: changes.confirmations }),
+    updater: new AttributeUpdater({
+      backend: genesys,
+      timing: options.verify,
+      observeRead: changes.observeRead,
+      confirmations: changes.confirmations,
+      onOutcome: (o) => metrics.observeUpdate(o),
+    }),
     feed: changes.feed,
   };
+  // Introspection (issue 7): one validation rule in the core's rule list, so both transports.
+  const introspection = options.introspection ?? process.env.NODE_ENV !== "production";
+  const core = new OperationCore({ schema: await buildGatewaySchema(), services, limits, introspection });
 
-  const schema = await buildGatewaySchema();
   const app = express();
+  app.disable("x-powered-by");
   const httpServer = http.createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  const wsCleanup = useServer(
-    {
-      schema,
-      // One execution per change event for identical subscriptions, not one per subscriber.
-      subscribe: subscribeShared,
-      // Parse and validate here so a bad document gets the same codes as over HTTP
-      // (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) instead of closing the socket.
-      onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-        }
-        const errors = validate(schema, document);
-        if (errors.length > 0) {
-          return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation) {
-          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-          if (coerced.errors) {
-            return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "BAD_USER_INPUT" } }));
-          }
-        }
-        return {
-          schema,
-          document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          // Fresh loaders for every subscribe message, never per connection.
-          contextValue: createContext(services),
-        };
-      },
-      // Apollo's formatError does not run on this path: apply the same masking and codes here.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      onError: (_ctx, _id, _payload, errors) => {
-        logger.debug({ errors: errors.map((e) => e.message) }, "graphql-ws operation refused");
-      },
-    },
-    wsServer,
-  );
-  const apollo = new ApolloServer<GatewayContext>({
-    schema,
-    formatError,
-    includeStacktraceInErrorResponses: false,
-    // Shutdown belongs to the process (main.ts stops gateway and emulator in order); Apollo's own
-    // signal handlers would race it and leave the emulator running.
-    stopOnTerminationSignals: false,
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
-    ],
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  assignConnectionIds(wss);
+  metrics.trackWebSocketServer(wss);
+  routeUpgrades(httpServer, wss, origins);
+  const ws = serveGraphqlWs(wss, {
+    core,
+    authenticator,
+    logger,
+    observability,
+    subscriptionsPerSocket: limits.subscriptionsPerSocket,
+    subscriptionsPerCaller: limits.subscriptionsPerCaller,
   });
+
+  const apollo = createApollo({ core, httpServer, drain: async () => ws.dispose(), plugins: [operationLogPlugin(observability)] });
   await apollo.start();
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.get("/metrics", async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-  app.use("/graphql", express.json({ limit: "256kb" }), expressMiddleware(apollo, { context: async () => createContext(services) }));
-
+  // Anonymous probes (health/): liveness and readiness.
+  app.use(healthRouter(readiness, () => genesys.authenticate(true)));
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(options.port, host, () => {
-      httpServer.off("error", reject);
-      resolve();
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics) metricsServer = await startMetricsServer(registry, options.metrics.port, host);
+  else app.get("/metrics", metricsRoute(registry, authenticator));
+  // The IDE page is static (no data): served to browsers before caller auth; every request it
+  // sends goes through the chain below (README "The IDE and introspection").
+  if (introspection) app.get("/graphql", ideHandler("/graphql"));
+  app.use(
+    "/graphql",
+    ...httpRequestIds(logger),
+    ...corsMiddlewares(origins),
+    servedMethodsOnly,
+    authenticate(authenticator),
+    jsonBody,
+    singleOperationBody,
+    expressMiddleware(apollo, { context: async ({ req, res }) => core.createContext(callerOf(res), String(req.id)) }),
+  );
+  app.use(notFound);
+  app.use(errorAnswers(logger));
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // A listen error (EADDRINUSE, EACCES) is the caller's to report (main.ts prints one line).
+      // The WebSocket server is noServer, so graphql-ws never sees it.
+      httpServer.once("error", reject);
+      httpServer.listen(options.port, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await metricsServer?.close();
+    changes.close();
+    budget.close();
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  logger.info({ url: `http://${shown}:${port}/graphql` }, "gateway listening");
+  const url = `http://${shown}:${port}${GRAPHQL_WS_PATH}`;
+  logger.info({ url, auth: options.auth.mode, metrics: metricsServer?.url }, "gateway listening");
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shown}:${port}/graphql`,
-    wsUrl: `ws://${shown}:${port}/graphql`,
+    url,
+    wsUrl: `ws://${shown}:${port}${GRAPHQL_WS_PATH}`,
+    metricsUrl: metricsServer?.url ?? `http://${shown}:${port}/metrics`,
     port,
     close: () =>
       (closing ??= (async () => {
         changes.close();
         await apollo.stop();
+        await metricsServer?.close();
         budget.close();
       })()),
   };

@@ -16,6 +16,13 @@ export const ATTRIBUTE_LIMITS = {
   maxBodyBytes: 32_768,
 } as const;
 
+/**
+ * Keys the official SDK (purecloud-platform-client-v2 262.0.0) silently removes from a PATCH
+ * body (observed: the PATCH arrives as `{}`; shared/genesys/README.md, "Observed with the
+ * official SDK"). They are refused at the edge rather than accepted and never written.
+ */
+export const SDK_DROPPED_KEYS: ReadonlySet<string> = new Set(["constructor", "prototype"]);
+
 // Control characters (C0, DEL, C1) are refused in keys.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -34,7 +41,10 @@ export function attributeLimitProblems(attributes: Record<string, string>): stri
     else if (key.length > ATTRIBUTE_LIMITS.maxKeyLength) problems.push(`key "${key.slice(0, 40)}…" is longer than ${ATTRIBUTE_LIMITS.maxKeyLength} characters`);
     else if (CONTROL.test(key)) problems.push(`key ${JSON.stringify(key)} contains control characters`);
     else if (key === "__proto__") problems.push('the key "__proto__" is reserved');
-    const value = attributes[key] ?? "";
+    else if (SDK_DROPPED_KEYS.has(key)) {
+      problems.push(`the key "${key}" cannot be written: the Genesys SDK drops the keys "constructor" and "prototype" from request bodies, so it would never reach Genesys`);
+    }
+    const value = Object.hasOwn(attributes, key) ? (attributes[key] ?? "") : "";
     if (value.length > ATTRIBUTE_LIMITS.maxValueLength) problems.push(`value of "${key.slice(0, 40)}" is longer than ${ATTRIBUTE_LIMITS.maxValueLength} characters`);
   }
   const bytes = Buffer.byteLength(JSON.stringify({ attributes }), "utf8");

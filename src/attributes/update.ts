@@ -169,6 +169,8 @@ export interface AttributeUpdaterOptions {
   observeRead?: (conversationId: string) => ((conversation: Models.Conversation | null) => void) | undefined;
   /** Confirmation from the change log; without it the loop only polls. */
   confirmations?: WriteConfirmations;
+  /** Told every outcome (metrics); must not throw. */
+  onOutcome?: (outcome: UpdateOutcome) => void;
 }
 
 type Read =
@@ -220,7 +222,7 @@ export class AttributeUpdater {
   /** Runs one update; see the class comment for the outcomes. */
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
-    return this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
+    const outcome = this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
       const watch = await this.options.confirmations?.watch(request.conversationId, request.participantId);
       try {
         return await this.apply(request, deadline, watch);
@@ -228,6 +230,7 @@ export class AttributeUpdater {
         watch?.close();
       }
     });
+    return this.options.onOutcome ? outcome.then((o) => (this.options.onOutcome!(o), o)) : outcome;
   }
 
   private async apply(request: AttributeUpdate, deadline: number, watch: ParticipantWatch | undefined): Promise<UpdateOutcome> {
@@ -491,14 +494,15 @@ export class AttributeUpdater {
 
 /** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
 function shows(attributes: Record<string, string>, key: string, value: string): boolean {
-  return attributes[key] === value || (value === "" && attributes[key] === undefined);
+  const own = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  return own === value || (value === "" && own === undefined);
 }
 
 /** Keys someone other than this write changed between `baseline` and `current`. */
 function changedByOthers(baseline: Record<string, string>, current: Record<string, string>, wanted: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(baseline), ...Object.keys(current)]);
   return [...keys].filter((k) =>
-    k in wanted ? !shows(current, k, wanted[k]!) && current[k] !== baseline[k] : current[k] !== baseline[k],
+    Object.hasOwn(wanted, k) ? !shows(current, k, wanted[k]!) && current[k] !== baseline[k] : current[k] !== baseline[k],
   );
 }
 

@@ -76,10 +76,16 @@ function basicCredentials(header: string | undefined): OAuthClient | undefined {
  * 400 ErrorBody `bad.request` when `grant_type` is not `client_credentials`.
  * The body is read as text and parsed as `application/x-www-form-urlencoded` whatever the
  * content type says (the SDK sends a plain string).
+ * @param rejectAll when it returns true every login gets 401 `bad.credentials` (the
+ *   `rejectLogins` fault: a rotated secret or deleted client).
  */
-export function tokenEndpoint(clients: readonly OAuthClient[], tokens: TokenStore): RequestHandler[] {
+export function tokenEndpoint(clients: readonly OAuthClient[], tokens: TokenStore, rejectAll: () => boolean = () => false): RequestHandler[] {
   const readBody = express.text({ type: () => true, limit: "16kb" });
   const handler: RequestHandler = (req: Request, res: Response) => {
+    if (rejectAll()) {
+      sendError(res, 401, "bad.credentials", "Invalid login credentials.");
+      return;
+    }
     const credentials = basicCredentials(req.get("authorization"));
     const client = credentials && clients.find((c) => c.clientId === credentials.clientId);
     if (!credentials || !client || !safeEqual(client.clientSecret, credentials.clientSecret)) {

@@ -1,6 +1,6 @@
 /**
  * Genesys `ErrorBody` responses, as every Platform API error is shaped
- * (definition `ErrorBody` in shared/genesys/openapi-2018-subset.json:
+ * (definition `ErrorBody` in the official 2018 Swagger spec, test/fixtures/genesys/openapi-2018-subset.json:
  * `{message, code, status, contextId, details[], errors[], messageWithParams, messageParams}`).
  */
 import { randomUUID } from "node:crypto";

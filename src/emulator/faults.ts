@@ -2,8 +2,9 @@
  * Fault settings of the emulator: a zod schema, the defaults, and the merge rule used by
  * `PUT /emulator/faults` (given fields over the *defaults*, so `PUT {}` restores them).
  *
- * The last seven fields are read by the notification service (through a getter the server
- * passes it); the rest are applied by the REST layer (server.ts, writes.ts).
+ * The notification fields (`dropRate` … `answerPings`, `eventTimeResolutionMs`,
+ * `refuseSockets`) are read by the notification service (through a getter the server passes it);
+ * the rest are applied by the REST layer (server.ts, auth.ts, writes.ts).
  */
 import { z } from "zod";
 
@@ -61,6 +62,17 @@ export const FaultsSchema = z.strictObject({
    * documents no resolution). Default 1.
    */
   eventTimeResolutionMs: z.number().int().min(1).max(3_600_000),
+  /**
+   * Login: every `POST /oauth/token` is answered 401 `bad.credentials`, as after the OAuth
+   * client's secret was rotated or the client deleted (tokens already issued keep working
+   * until they expire). Default false.
+   */
+  rejectLogins: z.boolean(),
+  /**
+   * Notification service: every WebSocket upgrade is answered HTTP 503 (the streaming host is
+   * down; channels and subscriptions are kept). Default false.
+   */
+  refuseSockets: z.boolean(),
 });
 
 /** The complete fault settings. */
@@ -89,6 +101,8 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   socketClosingGraceMs: 60000,
   answerPings: true,
   eventTimeResolutionMs: 1,
+  rejectLogins: false,
+  refuseSockets: false,
 });
 
 /** Result of {@link parseFaultsPatch}: the validated patch, or a readable error message. */

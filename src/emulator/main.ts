@@ -1,5 +1,5 @@
 /**
- * Standalone runner: `npm run emulator` (builds, then `node dist/src/emulator/main.js`).
+ * Standalone runner: `npm run emulator` (`exec node dist/src/emulator/main.js`, on the tree `npm ci` built).
  * Reads the environment (see env.ts), starts the emulator, logs one line with the URL and
  * the (public) demo credentials, and stops cleanly on SIGTERM/SIGINT. Bad environment
  * values print a clear message and exit with status 1.

@@ -177,7 +177,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   app.use(correlation);
 
-  app.post("/oauth/token", ...tokenEndpoint(clients, tokens));
+  app.post("/oauth/token", ...tokenEndpoint(clients, tokens, () => faults.rejectLogins));
 
   const defaultRateHeaders: RequestHandler = (_req, res, next) => {
     setRateLimitHeaders(res, 0, faults.rateLimitPerMinute, RATE_LIMIT_WINDOW_MS / 1000);

@@ -5,7 +5,7 @@
  * *visible* attribute maps. REST handlers read it and render Genesys JSON from it; the
  * notification service listens to its `change` events and publishes topic events.
  *
- * Genesys facts modelled here (see ../../../shared/genesys/README.md, "Reading participants"):
+ * Genesys facts modelled here (see shared/genesys/README.md, "Reading participants"):
  * a participant has no state of its own; state lives on its communication (`calls[].state`),
  * so each stored participant carries exactly one communication with its own id and state.
  */

@@ -10,7 +10,7 @@
  * `reconnected` with the topics it holds, so consumers re-read only what that gap touched.
  */
 import { EventEmitter } from "node:events";
-import type { NotificationChannel, NotificationEnvelope } from "./notifications.js";
+import type { NotificationChannel, NotificationEnvelope, NotificationSocketState } from "./notifications.js";
 
 /** Genesys: topics per channel. */
 export const MAX_TOPICS_PER_CHANNEL = 1_000;
@@ -29,6 +29,11 @@ export interface ChannelPoolEvents {
   event: [NotificationEnvelope];
   /** One channel's socket is open again; events of these topics in between were lost. */
   reconnected: [string[]];
+  /**
+   * The pool's socket state changed (readiness, metrics): `down` while any channel's socket is
+   * down, `open` when every channel's is open, `closed` once all are closed, `idle` before any.
+   */
+  state: [NotificationSocketState];
 }
 
 /** Options of {@link NotificationChannelPool}. */
@@ -43,6 +48,7 @@ export interface ChannelPoolOptions {
 
 interface Slot {
   channel: NotificationChannel;
+  state: NotificationSocketState;
   /** Topic → holders, for topics placed on this channel. */
   refs: Map<string, number>;
 }
@@ -53,6 +59,7 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
   private readonly placement = new Map<string, Slot>();
   private readonly maxTopics: number;
   private readonly maxChannels: number;
+  private state: NotificationSocketState = "idle";
 
   constructor(private readonly options: ChannelPoolOptions) {
     super();
@@ -100,6 +107,11 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     return this.placement.get(topic)?.channel.isLive(topic) ?? false;
   }
 
+  /** Distinct topics held by at least one subscriber, over every channel. */
+  get heldTopicCount(): number {
+    return this.slots.reduce((n, s) => n + s.channel.heldTopicCount, 0);
+  }
+
   /** Topics subscribed on every channel. */
   get topics(): string[] {
     return this.slots.flatMap((s) => s.channel.topics);
@@ -135,6 +147,13 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     if (this.placement.get(topic) === slot) this.placement.delete(topic);
   }
 
+  private updateState(): void {
+    const next = aggregate(this.slots.map((s) => s.state));
+    if (next === this.state) return;
+    this.state = next;
+    this.emit("state", next);
+  }
+
   private addSlot(): Slot {
     if (this.slots.length >= this.maxChannels) {
       throw new TopicLimitError(
@@ -142,12 +161,25 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
       );
     }
     const channel = this.options.createChannel();
-    const slot: Slot = { channel, refs: new Map() };
+    const slot: Slot = { channel, refs: new Map(), state: "idle" };
     channel.on("event", (envelope) => this.emit("event", envelope));
+    channel.on("state", (state) => {
+      slot.state = state;
+      this.updateState();
+    });
     channel.on("reconnected", () => this.emit("reconnected", channel.topics));
     this.slots.push(slot);
     return slot;
   }
+}
+
+/** The pool's state from its channels' (see ChannelPoolEvents.state). */
+function aggregate(states: NotificationSocketState[]): NotificationSocketState {
+  if (states.length === 0) return "idle";
+  if (states.includes("down")) return "down";
+  if (states.every((s) => s === "closed")) return "closed";
+  if (states.every((s) => s === "open" || s === "closed")) return "open";
+  return "idle";
 }
 
 function group(placed: Array<[Slot, string]>): Map<Slot, string[]> {

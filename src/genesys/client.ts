@@ -13,10 +13,11 @@
  *   (README "Listing a queue's live conversations"): the conversations waiting in or connected
  *   through a queue now.
  */
+import { EventEmitter } from "node:events";
 import platformClient from "purecloud-platform-client-v2";
 import type { Models } from "purecloud-platform-client-v2";
 import { DelegateBackoff, handleWhen, retry } from "cockatiel";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../logger.js";
 import { GenesysError, toGenesysError } from "./errors.js";
 import { BudgetExhaustedError, type BudgetPriority, type RequestBudget } from "./budget.js";
@@ -34,7 +35,10 @@ export interface GenesysClientOptions {
   clientId: string;
   clientSecret: string;
   logger: Logger;
-  /** Prometheus registry receiving `genesys_requests_total` and `genesys_request_duration_seconds`. */
+  /**
+   * Prometheus registry receiving `genesys_requests_total`, `genesys_request_duration_seconds`
+   * and the `genesys_rate_limit_*` gauges.
+   */
   registry: Registry;
   /** Per-request HTTP timeout in ms (SDK default 16 s). Default 10 000. */
   timeoutMs?: number;
@@ -66,6 +70,44 @@ export interface CallOptions {
 
 type SdkRejection = unknown;
 
+/** The `operation` of login exchanges in metrics and `request` events (the SDK method name). */
+export const LOGIN_OPERATION = "loginClientCredentialsGrant";
+
+/**
+ * Genesys's per-token rate-limit window as reported on a response by the `inin-ratelimit-count`,
+ * `inin-ratelimit-allowed` and `inin-ratelimit-reset` headers (shared/genesys/README.md, "Rate
+ * limits and errors in transit").
+ */
+export interface RateLimitWindow {
+  /** Requests counted in the current window. */
+  count: number;
+  /** Requests allowed per window. */
+  allowed: number;
+  /** Seconds until the window resets. */
+  resetSeconds: number;
+}
+
+/** One HTTP exchange with Genesys (every attempt, retries and logins included). */
+export interface GenesysRequestEvent {
+  /** SDK operation name, e.g. `getConversation`, `loginClientCredentialsGrant`. */
+  operation: string;
+  /** HTTP status; 0 when no response arrived. */
+  status: number;
+  /** Genesys error code when it failed (`ErrorBody.code` or a transport code). */
+  code?: string;
+  durationMs: number;
+  /** The rate-limit headers of the response, when it carried all three. */
+  rateLimit?: RateLimitWindow;
+}
+
+/** Events of {@link GenesysClient}; listeners run synchronously, in the caller's async context. */
+export interface GenesysClientEvents {
+  /** After every HTTP exchange with Genesys. */
+  request: [GenesysRequestEvent];
+  /** After every login attempt: a token was obtained, or not (with Genesys's status and code). */
+  login: [{ ok: true } | { ok: false; status: number; code: string }];
+}
+
 /**
  * Genesys access for one org. All methods reject with {@link GenesysError} only.
  *
@@ -76,7 +118,7 @@ type SdkRejection = unknown;
  * waits for a token at the call's priority (BudgetExhaustedError when none comes in time, nothing
  * sent), and a 429 pauses the whole budget for its Retry-After.
  */
-export class GenesysClient {
+export class GenesysClient extends EventEmitter<GenesysClientEvents> {
   private readonly sdk: InstanceType<typeof platformClient.ApiClientClass>;
   private readonly conversationsApi: platformClient.ConversationsApi;
   private readonly notificationsApi: platformClient.NotificationsApi;
@@ -88,9 +130,11 @@ export class GenesysClient {
   private tokenLifetimeMs = 0;
   private login?: Promise<void>;
   private readonly requests: Counter<"operation" | "status">;
-  private readonly durations: Histogram<"operation">;
+  private readonly durations: Histogram<"operation" | "status">;
+  private readonly rateLimit: Record<"remaining" | "allowed" | "reset", Gauge>;
 
   constructor(private readonly options: GenesysClientOptions) {
+    super();
     this.now = options.now ?? Date.now;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.backoffBaseMs = options.backoffBaseMs ?? 200;
@@ -122,11 +166,20 @@ export class GenesysClient {
     });
     this.durations = new Histogram({
       name: "genesys_request_duration_seconds",
-      help: "Latency of Genesys Platform API requests, by operation, in seconds",
-      labelNames: ["operation"],
+      help: "Latency of Genesys Platform API requests, by operation and HTTP status (0 = no response), in seconds",
+      labelNames: ["operation", "status"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [options.registry],
     });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [options.registry] });
+    this.rateLimit = {
+      remaining: gauge(
+        "genesys_rate_limit_remaining",
+        "Requests left in the current Genesys rate-limit window (inin-ratelimit-allowed minus inin-ratelimit-count of the latest response)",
+      ),
+      allowed: gauge("genesys_rate_limit_allowed", "Requests allowed per Genesys rate-limit window (inin-ratelimit-allowed of the latest response)"),
+      reset: gauge("genesys_rate_limit_reset_seconds", "Seconds until the Genesys rate-limit window resets (inin-ratelimit-reset of the latest response)"),
+    };
   }
 
   /**
@@ -216,9 +269,14 @@ export class GenesysClient {
     return { conversationIds: [...ids], truncated };
   }
 
-  /** Ensures a valid token now (login at start-up surfaces bad credentials early). */
-  async authenticate(): Promise<void> {
-    await this.ensureToken();
+  /**
+   * Ensures a valid token now (login at start-up surfaces bad credentials early).
+   * @param force log in even when the current token looks valid (a readiness probe after a
+   *   failed login: Genesys may have revoked the token we hold).
+   * @throws GenesysError when the login fails.
+   */
+  async authenticate(force = false): Promise<void> {
+    await this.ensureToken(force);
   }
 
   private async ensureToken(force = false): Promise<void> {
@@ -233,22 +291,36 @@ export class GenesysClient {
 
   private async fetchToken(): Promise<void> {
     const started = this.now();
-    const end = this.durations.startTimer({ operation: "loginClientCredentialsGrant" });
+    const operation = LOGIN_OPERATION;
+    const timer = performance.now();
     try {
       const auth = await this.sdk.loginClientCredentialsGrant(this.options.clientId, this.options.clientSecret);
-      this.requests.inc({ operation: "loginClientCredentialsGrant", status: "200" });
+      this.record({ operation, status: 200, durationMs: performance.now() - timer });
+      this.emit("login", { ok: true });
       // The SDK computes tokenExpiryTime from the wall clock and expires_in (seconds).
       this.tokenLifetimeMs = Math.max(0, auth.tokenExpiryTime - Date.now());
       this.tokenExpiresAt = started + this.tokenLifetimeMs;
       this.options.logger.debug({ expiresInMs: this.tokenLifetimeMs }, "genesys token obtained");
     } catch (rejection) {
       const error = toGenesysError(rejection);
-      this.requests.inc({ operation: "loginClientCredentialsGrant", status: String(error.status) });
+      this.record({ operation, status: error.status, code: error.code, durationMs: performance.now() - timer });
+      this.emit("login", { ok: false, status: error.status, code: error.code });
       this.options.logger.error({ status: error.status, code: error.code }, "genesys login failed");
       throw error;
-    } finally {
-      end();
     }
+  }
+
+  /** Metrics and the `request` event for one exchange. */
+  private record(event: GenesysRequestEvent): void {
+    const status = String(event.status);
+    this.requests.inc({ operation: event.operation, status });
+    this.durations.observe({ operation: event.operation, status }, event.durationMs / 1000);
+    if (event.rateLimit) {
+      this.rateLimit.remaining.set(Math.max(0, event.rateLimit.allowed - event.rateLimit.count));
+      this.rateLimit.allowed.set(event.rateLimit.allowed);
+      this.rateLimit.reset.set(event.rateLimit.resetSeconds);
+    }
+    this.emit("request", event);
   }
 
   /**
@@ -345,17 +417,31 @@ export class GenesysClient {
   }
 
   private async send<T>(operation: string, send: () => Promise<T>): Promise<T> {
-    const end = this.durations.startTimer({ operation });
+    const started = performance.now();
     try {
-      const response = (await send()) as unknown as { status?: number; body?: T };
-      this.requests.inc({ operation, status: String(response?.status ?? 200) });
+      const response = (await send()) as unknown as { status?: number; body?: T; headers?: Record<string, unknown> };
+      this.record({ operation, status: response?.status ?? 200, durationMs: performance.now() - started, rateLimit: rateLimitWindow(response?.headers) });
       return (response?.body ?? undefined) as T;
     } catch (rejection: SdkRejection) {
       const error = toGenesysError(rejection);
-      this.requests.inc({ operation, status: String(error.status) });
+      const headers = (rejection as { headers?: Record<string, unknown> } | undefined)?.headers;
+      this.record({ operation, status: error.status, code: error.code, durationMs: performance.now() - started, rateLimit: rateLimitWindow(headers) });
       throw error;
-    } finally {
-      end();
     }
   }
+}
+
+/** Reads the three `inin-ratelimit-*` headers (axios lower-cases names); undefined unless all are numbers. */
+export function rateLimitWindow(headers: Record<string, unknown> | undefined): RateLimitWindow | undefined {
+  if (!headers || typeof headers !== "object") return undefined;
+  const read = (name: string) => {
+    const raw = headers[name];
+    const value = Number(Array.isArray(raw) ? raw[0] : raw);
+    return raw === undefined || raw === null || raw === "" || !Number.isFinite(value) ? undefined : value;
+  };
+  const count = read("inin-ratelimit-count");
+  const allowed = read("inin-ratelimit-allowed");
+  const resetSeconds = read("inin-ratelimit-reset");
+  if (count === undefined || allowed === undefined || resetSeconds === undefined) return undefined;
+  return { count, allowed, resetSeconds };
 }

@@ -56,6 +56,23 @@ export interface NotificationChannelEvents {
   event: [NotificationEnvelope];
   /** The socket is open again after having been down: events in between are lost. */
   reconnected: [];
+  /** The socket opened (`open`), went down and is being replaced (`down`), or the channel was closed for good (`closed`). */
+  state: [NotificationSocketState];
+}
+
+/** State of the notification socket as reported by the `state` event ("idle" before the first open). */
+export type NotificationSocketState = "idle" | "open" | "down" | "closed";
+
+/**
+ * What readiness and metrics watch of the notification side: one channel, or the pool of them
+ * (genesys/channel-pool.ts) with the same events.
+ */
+export interface NotificationStateSource {
+  on(event: "state", listener: (state: NotificationSocketState) => void): unknown;
+  on(event: "reconnected", listener: () => void): unknown;
+  on(event: "event", listener: (envelope: NotificationEnvelope) => void): unknown;
+  /** Distinct topics held by at least one subscriber. */
+  readonly heldTopicCount: number;
 }
 
 /**
@@ -99,6 +116,11 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
    */
   isLive(topic: string): boolean {
     return !this.closed && !this.gap && this.socket?.readyState === WebSocket.OPEN && this.subscribed.has(topic);
+  }
+
+  /** Distinct topics held by at least one subscriber (wanted, whether or not subscribed yet). */
+  get heldTopicCount(): number {
+    return this.refs.size;
   }
 
   /** Topics currently subscribed on the Genesys channel. */
@@ -147,6 +169,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.socket?.on("error", () => undefined);
     this.socket?.terminate();
     this.socket = undefined;
+    this.emit("state", "closed");
   }
 
   private dropRefs(topics: string[]): void {
@@ -256,6 +279,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     socket.on("close", () => this.onDown(socket, "closed"));
     socket.on("error", (error) => this.logFailure("socket", error));
     this.armTimers(socket);
+    this.emit("state", "open");
   }
 
   private onFrame(socket: WebSocket, data: WebSocket.RawData): void {
@@ -289,6 +313,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.stopTimers();
     this.socket = undefined;
     this.gap = true;
+    this.emit("state", "down");
     this.reconnectSoon();
   }
 

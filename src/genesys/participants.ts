@@ -55,7 +55,7 @@ export interface ParticipantSnapshot {
   queueId?: string;
   startTime?: string;
   endTime?: string;
-  /** The participant's whole attribute map (string values). */
+  /** The participant's whole attribute map (string values), without a prototype. */
   attributes: Record<string, string>;
 }
 
@@ -94,7 +94,8 @@ export function toParticipantSnapshot(conversationId: string, p: GenesysParticip
     queueId: p.queueId,
     startTime: p.startTime,
     endTime: p.endTime,
-    attributes: { ...(p.attributes ?? {}) },
+    // No prototype: "toString", "constructor", … are plain keys (a lookup never finds Object.prototype).
+    attributes: Object.assign(Object.create(null) as Record<string, string>, p.attributes),
   };
 }
 

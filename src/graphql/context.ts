@@ -1,5 +1,6 @@
 /**
- * Per-operation GraphQL context: the long-lived services and fresh DataLoaders.
+ * Per-operation GraphQL context: the long-lived services, the authenticated caller and fresh
+ * DataLoaders.
  *
  * Loaders are made per operation (HTTP request or graphql-ws subscribe message), never per
  * connection: a loader kept across operations would serve stale conversations.
@@ -8,6 +9,7 @@ import DataLoader from "dataloader";
 import type { AttributeChangeFeed } from "../attributes/change-feed.js";
 import type { AttributeUpdater } from "../attributes/update.js";
 import type { SharedConversationReads } from "../attributes/shared-reads.js";
+import type { Caller } from "../auth/caller.js";
 import type { GenesysClient } from "../genesys/client.js";
 import { GenesysError } from "../genesys/errors.js";
 import type { ConversationSnapshot } from "../genesys/participants.js";
@@ -41,6 +43,10 @@ export interface Loaders {
 export interface GatewayContext {
   services: GatewayServices;
   loaders: Loaders;
+  /** Who sent the operation (authenticated, or anonymous when caller auth is off). */
+  caller: Caller;
+  /** The operation's request id (HTTP: `X-Request-Id` or generated; graphql-ws: one per subscribe message). */
+  requestId: string;
 }
 
 /** Creates the loaders of one operation. */
@@ -64,7 +70,7 @@ export function createLoaders(reads: SharedConversationReads): Loaders {
   return { conversations: load(false), freshConversations: load(true) };
 }
 
-/** Builds a context for one operation. */
-export function createContext(services: GatewayServices): GatewayContext {
-  return { services, loaders: createLoaders(services.reads) };
+/** Builds a context for one operation of `caller`, identified in logs by `requestId`. */
+export function createContext(services: GatewayServices, caller: Caller, requestId: string): GatewayContext {
+  return { services, loaders: createLoaders(services.reads), caller, requestId };
 }

@@ -1,11 +1,20 @@
 /**
  * GraphQL errors with stable `extensions.code` values. Clients branch on the code, never on
- * the message. Codes: `BAD_USER_INPUT` (invalid arguments; nothing was done),
- * `UPSTREAM_UNAVAILABLE` (Genesys could not be reached or failed), `UPSTREAM_LIMIT` (a Genesys
- * limit the gateway cannot go past, e.g. notification topics), `CURSOR_EXPIRED` (a resume
- * cursor the change log cannot resume from), `SLOW_CONSUMER` (a subscriber fell too far
- * behind), `UPSTREAM_BUDGET_EXHAUSTED` (the Genesys request budget could not serve the call
- * before its deadline; nothing was sent), `INTERNAL_SERVER_ERROR`.
+ * the message. Codes (README "Errors"):
+ * - `BAD_USER_INPUT` invalid arguments; nothing was done;
+ * - `UPSTREAM_UNAVAILABLE` Genesys could not be reached or failed;
+ * - `UNAUTHENTICATED` no or bad credentials (HTTP 401, WebSocket close 4401);
+ * - `FORBIDDEN` the caller lacks the scope the operation needs; nothing was done;
+ * - `QUERY_TOO_COMPLEX` the operation exceeds a cost limit (`extensions.limit` names it);
+ * - `RATE_LIMITED` the caller sent too many operations (`extensions.retryAfterSeconds`);
+ * - `SUBSCRIPTION_LIMIT_REACHED` too many open subscriptions (`extensions.limit`);
+ * - `SUBSCRIPTION_REQUIRES_WEBSOCKET` a subscription sent over HTTP;
+ * - `UPSTREAM_LIMIT` a Genesys limit the gateway cannot go past (e.g. notification topics);
+ * - `UPSTREAM_BUDGET_EXHAUSTED` the Genesys request budget could not serve the call before its
+ *   deadline; nothing was sent;
+ * - `CURSOR_EXPIRED` a resume cursor the change log cannot resume from;
+ * - `SLOW_CONSUMER` a subscriber fell too far behind;
+ * - `INTERNAL_SERVER_ERROR` anything else (message masked).
  */
 import { GraphQLError } from "graphql";
 
@@ -40,4 +49,48 @@ export function upstreamLimit(message: string): GraphQLError {
 /** The Genesys request budget could not serve this call in time (genesys/budget.ts); nothing was sent to Genesys. Retry later. */
 export function budgetExhausted(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "UPSTREAM_BUDGET_EXHAUSTED" } });
+}
+
+/** No or invalid credentials. `message` must not contain the credential. */
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED" } });
+}
+
+/** The caller is known but lacks `scope`. */
+export function forbidden(scope: string, operation: string): GraphQLError {
+  return new GraphQLError(`A ${operation} needs the scope "${scope}", which this caller does not have; nothing was done.`, {
+    extensions: { code: "FORBIDDEN", requiredScope: scope },
+  });
+}
+
+/** Names of the cost limits, as `extensions.limit` of `QUERY_TOO_COMPLEX`. */
+export type QueryLimit = "depth" | "aliases" | "tokens" | "cost" | "directives" | "listNesting" | "conversations";
+
+/** The operation exceeds limit `limit` (maximum `max`); nothing was executed. */
+export function queryTooComplex(limit: QueryLimit, max: number, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "QUERY_TOO_COMPLEX", limit, max } });
+}
+
+/** The caller exceeded its request rate; retry after `retryAfterMs`. */
+export function rateLimited(perMinute: number, retryAfterMs: number): GraphQLError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new GraphQLError(`Rate limit of ${perMinute} operations per minute reached; retry in ${retryAfterSeconds} s.`, {
+    extensions: { code: "RATE_LIMITED", retryAfterSeconds },
+  });
+}
+
+/** Too many subscriptions open at once, on this socket (`socket`) or for this caller (`caller`). */
+export function subscriptionLimitReached(limit: "socket" | "caller", max: number): GraphQLError {
+  const where = limit === "socket" ? "on this WebSocket" : "for this caller";
+  return new GraphQLError(`At most ${max} subscriptions may be open at once ${where}; complete one first.`, {
+    extensions: { code: "SUBSCRIPTION_LIMIT_REACHED", limit, max },
+  });
+}
+
+/** A subscription sent over HTTP. */
+export function subscriptionRequiresWebSocket(): GraphQLError {
+  return new GraphQLError(
+    "Subscriptions are served over WebSocket only: connect to ws(s)://<gateway>/graphql with the graphql-ws protocol (graphql-transport-ws).",
+    { extensions: { code: "SUBSCRIPTION_REQUIRES_WEBSOCKET" } },
+  );
 }

@@ -2,6 +2,7 @@
  * The `AttributeMap` scalar: a JSON object whose values are all strings — Genesys participant
  * attributes (`Participant.attributes: {[key: string]: string}` in the SDK models).
  * Anything else (arrays, nested objects, numbers, null values) is refused with `BAD_USER_INPUT`.
+ * Maps are built without a prototype, so every key is a plain key.
  */
 import { GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { badUserInput } from "./errors.js";
@@ -10,7 +11,8 @@ function toStringMap(value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw badUserInput("AttributeMap must be a JSON object of string values");
   }
-  const map: Record<string, string> = {};
+  // No prototype: keys such as "toString" or "constructor" are plain keys, never inherited members.
+  const map: Record<string, string> = Object.create(null);
   for (const [key, v] of Object.entries(value)) {
     if (typeof v !== "string") {
       throw badUserInput(`AttributeMap values must be strings; "${key}" is ${v === null ? "null" : typeof v}`);
@@ -23,8 +25,11 @@ function toStringMap(value: unknown): Record<string, string> {
 
 function literalToValue(node: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
   switch (node.kind) {
-    case Kind.OBJECT:
-      return Object.fromEntries(node.fields.map((f) => [f.name.value, literalToValue(f.value, variables)]));
+    case Kind.OBJECT: {
+      const object: Record<string, unknown> = Object.create(null);
+      for (const f of node.fields) object[f.name.value] = literalToValue(f.value, variables);
+      return object;
+    }
     case Kind.STRING:
       return node.value;
     case Kind.VARIABLE:

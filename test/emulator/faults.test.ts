@@ -3,6 +3,7 @@
  * Retry-After + inin-ratelimit headers, driven by the emulator clock), error injection and
  * latency.
  */
+import { openFrames, upgradeStatus } from "../support/ws.js";
 import type { Models } from "purecloud-platform-client-v2";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_FAULTS } from "../../src/emulator/faults.js";
@@ -31,6 +32,8 @@ const DEFAULTS = {
   socketClosingGraceMs: 60000,
   answerPings: true,
   eventTimeResolutionMs: 1,
+  rejectLogins: false,
+  refuseSockets: false,
 };
 
 beforeAll(async () => {
@@ -238,5 +241,26 @@ describe("extended responses keep the generic model", () => {
     expect(res.status).toBe(200);
     expect(res.headers["inin-ratelimit-allowed"]).toBe("1000");
     expectValid("Conversation", res.body);
+  });
+});
+
+describe("outage faults: rejectLogins and refuseSockets", () => {
+  it("rejectLogins answers every login 401 bad.credentials; tokens issued before keep working", async () => {
+    const token = await getToken(emulator.url);
+    await setFaults(emulator.url, { rejectLogins: true, heartbeatIntervalMs: 0 });
+    await expect(getToken(emulator.url)).rejects.toThrow(/401/);
+    expect((await api(emulator.url, token, "GET", `/api/v2/conversations/${IDS.conversation(1)}`)).status).toBe(200);
+    await setFaults(emulator.url, { heartbeatIntervalMs: 0 });
+    expect(await getToken(emulator.url)).toMatch(/\S{20,}/);
+  });
+
+  it("refuseSockets answers notification upgrades HTTP 503 and keeps the channel", async () => {
+    const token = await getToken(emulator.url);
+    const channel = (await api(emulator.url, token, "POST", "/api/v2/notifications/channels")).body as { id: string; connectUri: string };
+    await setFaults(emulator.url, { refuseSockets: true, heartbeatIntervalMs: 0 });
+    expect(await upgradeStatus(channel.connectUri)).toBe(503);
+    await setFaults(emulator.url, { heartbeatIntervalMs: 0 });
+    const socket = await openFrames(channel.connectUri);
+    await socket.close();
   });
 });

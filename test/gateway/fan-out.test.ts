@@ -9,6 +9,7 @@ import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttributesChangedDocument, type AttributesChangedSubscription } from "../generated/graphql.js";
 import { readLog } from "../support/emulator-http.js";
+import { DEFAULT_LIMITS } from "../../src/limits/settings.js";
 import { control, createCall, startStack, subscribe, wsClient, type LiveSubscription, type Stack } from "../support/stack.js";
 
 const QUEUE = "a0000000-0000-4000-8000-0000000000c1";
@@ -36,7 +37,12 @@ describe("fan-out and channels", () => {
   let client: Client;
 
   beforeAll(async () => {
-    stack = await startStack({ changes: { lingerMs: 0 } });
+    // Scale runs: one test client opens thousands of subscriptions, past the per-socket, per-caller
+    // and rate defaults (README "Limits"; 0 disables a limit).
+    stack = await startStack({
+      changes: { lingerMs: 0 },
+      limits: { ...DEFAULT_LIMITS, subscriptionsPerSocket: 0, subscriptionsPerCaller: 0, requestsPerMinute: 0 },
+    });
     client = wsClient(stack.gateway.wsUrl);
   });
   afterAll(async () => {

@@ -37,6 +37,7 @@ beforeAll(async () => {
     port: 0,
     genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
     logger: createLogger("debug", log.stream),
+    auth: { mode: "none", reason: "embedded-demo" },
   });
 });
 afterAll(async () => {
@@ -87,6 +88,7 @@ describe("Genesys access", () => {
       port: 0,
       genesys: { endpoint: { baseUrl: new URL(emulator.url) }, clientId: DEMO_CREDENTIALS.clientId, clientSecret: secret },
       logger: createLogger("trace", failed.stream),
+      auth: { mode: "none", reason: "embedded-demo" },
     });
     await expect(attempt).rejects.toBeInstanceOf(GenesysError);
     await expect(attempt).rejects.toMatchObject({ status: 401 });

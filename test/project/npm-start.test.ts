@@ -1,27 +1,43 @@
 /**
- * Proves the README's quick start: `npm start`, run as a child process the way a user runs it
- * (repository root, no Genesys credentials, so with the embedded emulator and demo data), logs
- * "gateway listening", answers the README's example participant query (the request is read out
- * of README.md, and the response must equal the one README.md shows), and then stops cleanly on
- * SIGTERM: the gateway logs "stopped", `npm start` exits with code 0 within 10 s, and both ports
- * are free again.
+ * Proves the README's quick start and that `npm start` starts and stops like a service.
  *
- * SIGTERM goes to the gateway's node process (its pid is in the pino log line), because npm
- * itself does not forward SIGTERM to the script it runs: a signal sent to npm alone leaves the
- * gateway running. NODE_ENV and the VITEST_* variables are removed from the child's
- * environment so it behaves as under a user's shell (Apollo, for one, changes its signal
- * handling when NODE_ENV=test).
+ * `npm start` runs as a child process the way a user runs it (repository root, no Genesys
+ * variable, so with the embedded emulator and demo data; dist/ already built, as `npm ci`'s
+ * `prepare` or `npm test`'s build leave it):
+ * - it answers having used less than {@link READY_BUDGET_MS} of CPU (it runs no compiler: dist/
+ *   is not rewritten), logs "gateway listening" and the start line naming the embedded emulator,
+ *   as the README's quick start quotes it;
+ * - it answers the README's example participant query (the request is read out of README.md,
+ *   and the response must equal the one README.md shows);
+ * - SIGTERM, and in a second run SIGINT, sent to the **npm process itself** (not to the
+ *   gateway: that is what a process manager or Ctrl-C does) stops it: the gateway logs
+ *   "stopped", npm exits with status 0 within {@link STOP_TIMEOUT_MS}, every process npm had
+ *   started is gone (no orphan), and both ports (gateway and embedded emulator) are free.
+ *
+ * npm 11 forwards SIGTERM/SIGINT to the script's shell (@npmcli/run-script's signal manager);
+ * `sh -c "node …"` (dash) does not exec its last command, and a shell killed by the signal leaves
+ * node running. The `start` script therefore `exec`s node, and this test fails without it.
+ * NODE_ENV and the VITEST_* variables are removed from the child's environment so it behaves as
+ * under a user's shell (Apollo, for one, changes its signal handling when NODE_ENV=test).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import net from "node:net";
+import { readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { alive, cleanEnv, descendants, freePort, killAll, listening, spawnCollected, treeCpuTimeMs, type Spawned } from "../support/processes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const MAIN_JS = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
 const MARKER = "<!-- example: participant-query";
-const START_TIMEOUT_MS = 120_000;
+/**
+ * The issue's promise for `npm start` on a built tree: an answer within 3 s. Checked as the CPU
+ * time npm and its children use until the first answer (ms): on an idle machine that is the wall
+ * time (startup is single-threaded work), and unlike wall time it does not fail when other work
+ * shares the machine. A compile in `npm start` alone costs more than 10 s of CPU. The wall time
+ * is printed beside it.
+ */
+const READY_BUDGET_MS = 3_000;
+const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 /** The README example after {@link MARKER}: the curl request body and the documented response. */
@@ -38,154 +54,105 @@ export function readmeParticipantExample(readme: string): { url: string; body: {
   return { url, body: JSON.parse(data), response: JSON.parse(json) };
 }
 
-/** A TCP port that was free a moment ago (listen on 0, read the port, close). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-async function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface LogLine {
-  msg?: string;
-  pid?: number;
-  url?: string;
-  [key: string]: unknown;
-}
-
-let child: ChildProcess | undefined;
-let gatewayPid: number | undefined;
-
-afterAll(async () => {
-  // Whatever happened, leave nothing running: the npm process group (npm, sh, node), then the
-  // gateway itself; wait until it is gone.
-  if (child?.pid && child.exitCode === null && child.signalCode === null) {
+/** Polls `GET url` every 20 ms until it answers 200; resolves with the time it first did. */
+async function firstAnswer(url: string, started: Spawned, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void started.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
     try {
-      process.kill(-child.pid, "SIGKILL");
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (response.status === 200) return Date.now();
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (exited: ${exited}); output:\n${started.output().slice(-4000)}`);
+}
+
+const started: number[] = [];
+const groups: number[] = [];
+
+afterEach(() => {
+  // Whatever happened, leave nothing running: npm's process group (npm runs in its own, and the
+  // gateway it execs stays in it), then every process seen in its tree.
+  for (const group of groups.splice(0)) {
+    try {
+      process.kill(-group, "SIGKILL");
     } catch {
       /* already gone */
     }
   }
-  if (gatewayPid && alive(gatewayPid)) process.kill(gatewayPid, "SIGKILL");
-  for (let i = 0; gatewayPid && alive(gatewayPid) && i < 50; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  killAll(started.splice(0).reverse());
 });
 
 describe("npm start", () => {
-  it("serves the README's example participant query, then stops cleanly on SIGTERM", { timeout: START_TIMEOUT_MS + 60_000 }, async () => {
-    const example = readmeParticipantExample(readFileSync(README, "utf8"));
-    const port = await freePort();
-    const emulatorPort = await freePort();
-    expect(port).not.toBe(emulatorPort);
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "answers the README's participant query within 3 s of CPU, then %s to npm stops the gateway and the emulator, leaving nothing",
+    { timeout: START_TIMEOUT_MS + 30_000 },
+    async (signal) => {
+      const example = readmeParticipantExample(readFileSync(README, "utf8"));
+      const port = await freePort();
+      const emulatorPort = await freePort();
+      expect(port).not.toBe(emulatorPort);
+      const builtAt = statSync(MAIN_JS).mtimeMs;
 
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (key.startsWith("GENESYS_") || key.startsWith("VITEST") || key === "NODE_ENV") continue;
-      env[key] = value;
-    }
-    Object.assign(env, { PORT: String(port), EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: "info" });
-
-    const npm = spawn("npm", ["start"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    child = npm;
-    const lines: LogLine[] = [];
-    let output = "";
-    const waiters: Array<{ msg: string; resolve: (line: LogLine) => void }> = [];
-    let buffered = "";
-    npm.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const text = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!text.startsWith("{")) continue;
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          continue;
-        }
-        lines.push(line);
-        for (const waiter of waiters.filter((w) => w.msg === line.msg)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    });
-    npm.stderr!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      npm.once("exit", (code, signal) => resolve({ code, signal })),
-    );
-    const logLine = (msg: string, timeoutMs: number): Promise<LogLine> => {
-      const found = lines.find((l) => l.msg === msg);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; output:\n${output.slice(-4000)}`)), timeoutMs);
-        waiters.push({ msg, resolve: (line) => (clearTimeout(timer), resolve(line)) });
-        void exited.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`npm start exited (code ${code}, signal ${signal}) before "${msg}"; output:\n${output.slice(-4000)}`));
-        });
+      const spawnedAt = Date.now();
+      const npm = spawnCollected("npm", ["start"], {
+        cwd: ROOT,
+        env: cleanEnv({ PORT: String(port), EMULATOR_PORT: String(emulatorPort), LOG_LEVEL: "info" }),
+        detached: true,
       });
-    };
+      started.push(npm.child.pid!);
+      groups.push(npm.child.pid!);
 
-    const ready = await logLine("gateway listening", START_TIMEOUT_MS);
-    expect(ready.url).toBe(`http://127.0.0.1:${port}/graphql`);
-    expect(typeof ready.pid).toBe("number");
-    gatewayPid = ready.pid!;
-    expect(lines.some((l) => l.msg?.includes("embedded Genesys Cloud emulator started"))).toBe(true);
+      const answeredAt = await firstAnswer(`http://127.0.0.1:${port}/healthz`, npm, START_TIMEOUT_MS);
+      const cpuMs = treeCpuTimeMs(npm.child.pid!);
+      const readyMs = answeredAt - spawnedAt;
+      console.info(`npm start answered ${readyMs} ms after spawn, having used ${cpuMs} ms of CPU`);
+      expect(cpuMs, `npm start used ${cpuMs} ms of CPU before answering (${readyMs} ms wall clock)`).toBeLessThan(READY_BUDGET_MS);
+      expect(statSync(MAIN_JS).mtimeMs, "npm start rebuilt dist/").toBe(builtAt);
 
-    // The README's request, sent where this gateway listens.
-    const url = new URL(example.url);
-    expect(url.pathname).toBe("/graphql");
-    const response = await fetch(`http://127.0.0.1:${port}${url.pathname}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(example.body),
-    });
-    expect(response.status).toBe(200);
-    const result = (await response.json()) as { data?: { participant?: { attributes?: Record<string, string> } } };
-    expect(result).toEqual(example.response);
-    // And the README's documented data is the demo data (not just self-consistent).
-    expect(result.data?.participant?.attributes).toEqual({ "crm.caseId": "CASE-1002" });
+      const ready = await npm.logLine("gateway listening", 5_000);
+      expect(ready.url).toBe(`http://127.0.0.1:${port}/graphql`);
+      const startLine = await npm.logLine((msg) => msg.includes("embedded Genesys Cloud emulator started"), 1_000);
+      expect(startLine["genesys"]).toEqual({ kind: "embedded-emulator", emulatorUrl: `http://127.0.0.1:${emulatorPort}`, clientId: "emulator-demo-client" });
+      // The quick start quotes this line (with the default port).
+      const prose = readFileSync(README, "utf8").replace(/`/g, "").replace(/\s+/g, " ");
+      expect(prose).toContain(startLine.msg!.replace(`:${emulatorPort}`, ":4010"));
 
-    // Stop: SIGTERM to the gateway process; npm start must then end with status 0.
-    const stoppedAt = Date.now();
-    process.kill(gatewayPid, "SIGTERM");
-    const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS).unref());
-    const outcome = await Promise.race([exited, timeout]);
-    expect(outcome, `npm start did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; output:\n${output.slice(-3000)}`).not.toBe("timeout");
-    expect(outcome).toEqual({ code: 0, signal: null });
-    expect(Date.now() - stoppedAt).toBeLessThan(STOP_TIMEOUT_MS);
-    expect(lines.map((l) => l.msg)).toContain("stopped");
-    expect(alive(gatewayPid)).toBe(false);
-    expect(await listening(port), `gateway port ${port} still open`).toBe(false);
-    expect(await listening(emulatorPort), `emulator port ${emulatorPort} still open`).toBe(false);
-  });
+      // The README's request, sent where this gateway listens.
+      const url = new URL(example.url);
+      expect(url.pathname).toBe("/graphql");
+      const response = await fetch(`http://127.0.0.1:${port}${url.pathname}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(example.body),
+      });
+      expect(response.status).toBe(200);
+      const result = (await response.json()) as { data?: { participant?: { attributes?: Record<string, string> } } };
+      expect(result).toEqual(example.response);
+      // And the README's documented data is the demo data (not just self-consistent).
+      expect(result.data?.participant?.attributes).toEqual({ "crm.caseId": "CASE-1002" });
+
+      // Everything npm started (the gateway's node, and a shell if the script had one).
+      const tree = descendants(npm.child.pid!);
+      started.push(...tree);
+      expect(tree).toContain(ready.pid);
+
+      // Stop: the signal goes to npm itself; npm start must then end with status 0.
+      const stoppedAt = Date.now();
+      process.kill(npm.child.pid!, signal);
+      const outcome = await npm.exitWithin(STOP_TIMEOUT_MS);
+      expect(outcome, `npm start did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}; output:\n${npm.output().slice(-3000)}`).not.toBe("timeout");
+      expect(outcome).toEqual({ code: 0, signal: null });
+      expect(Date.now() - stoppedAt).toBeLessThan(STOP_TIMEOUT_MS);
+      expect(npm.lines.find((l) => l.msg === "stopping")?.["signal"]).toBe(signal);
+      expect(npm.lines.map((l) => l.msg)).toContain("stopped");
+      expect(tree.filter(alive), "processes npm started are still running").toEqual([]);
+      expect(await listening(port), `gateway port ${port} still open`).toBe(false);
+      expect(await listening(emulatorPort), `emulator port ${emulatorPort} still open`).toBe(false);
+    },
+  );
 });

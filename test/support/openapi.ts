@@ -1,7 +1,7 @@
 /**
  * Validates values against the official 2018 Platform API Swagger 2.0 definitions in
- * `/work/shared/genesys/openapi-2018-subset.json` (found as `../shared/genesys/...` from the
- * repository root, resolved from this file's URL).
+ * `test/fixtures/genesys/openapi-2018-subset.json` (inside the repository; provenance in
+ * `test/fixtures/genesys/README.md`), resolved from this file's URL.
  *
  * Swagger specifics handled: definitions are referenced as `#/definitions/X`; the `int32`
  * and `int64` formats are checked as integer ranges; `date-time` comes from ajv-formats;
@@ -15,7 +15,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 
 /** Absolute path of the spec file. */
-export const OPENAPI_PATH = fileURLToPath(new URL("../../../shared/genesys/openapi-2018-subset.json", import.meta.url));
+export const OPENAPI_PATH = fileURLToPath(new URL("../fixtures/genesys/openapi-2018-subset.json", import.meta.url));
 
 const spec = JSON.parse(readFileSync(OPENAPI_PATH, "utf8")) as { definitions: Record<string, unknown> };
 

@@ -45,6 +45,14 @@ export interface StackOptions {
   changes?: GatewayOptions["changes"];
   /** The gateway's Genesys request budget per minute. Default 100 000 (the tests' emulator allows as much). */
   requestsPerMinute?: number;
+  /** Caller auth; default `{mode: "none", reason: "embedded-demo"}` (anonymous callers with every scope). */
+  auth?: GatewayOptions["auth"];
+  limits?: GatewayOptions["limits"];
+  cors?: GatewayOptions["cors"];
+  metrics?: GatewayOptions["metrics"];
+  /** The gateway's logger; default silent unless `TEST_LOG_LEVEL` is set. */
+  logger?: GatewayOptions["logger"];
+  readiness?: GatewayOptions["readiness"];
 }
 
 /**
@@ -60,11 +68,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gateway = await startGateway({
     port: 0,
     genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     changes: options.changes,
     requestsPerMinute: options.requestsPerMinute ?? 100_000,
+    auth: options.auth ?? { mode: "none", reason: "embedded-demo" },
+    limits: options.limits,
+    cors: options.cors,
+    metrics: options.metrics,
+    readiness: options.readiness,
   });
   const sdk = await connectSdk(emulator.url);
   return {
@@ -219,9 +232,15 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** Reads `genesys_requests_total` for one operation from the gateway's /metrics (summed over statuses). */
-export async function upstreamRequests(gatewayUrl: string, operation: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", gatewayUrl))).text();
+/**
+ * Reads `genesys_requests_total` for one operation from the gateway's /metrics (summed over
+ * statuses). `gatewayUrl` may be any URL of the server serving /metrics; `headers` carry
+ * credentials when caller auth is on.
+ */
+export async function upstreamRequests(gatewayUrl: string, operation: string, headers: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(new URL("/metrics", gatewayUrl), { headers });
+  if (response.status !== 200) throw new Error(`GET /metrics → ${response.status} ${await response.text()}`);
+  const text = await response.text();
   let total = 0;
   for (const line of text.split("\n")) {
     const m = /^genesys_requests_total\{([^}]*)\} (\d+(?:\.\d+)?)$/.exec(line);

@@ -75,6 +75,8 @@ export interface NotificationFaults {
   answerPings: boolean;
   /** `eventTime` of attribute detail events rounded down to a multiple of this (ms); 1 = exact. */
   eventTimeResolutionMs: number;
+  /** Whether every WebSocket upgrade is answered HTTP 503 (the streaming host is down). Default false. */
+  refuseSockets?: boolean;
 }
 
 /** Dependencies and settings of {@link createNotificationService}. */
@@ -111,7 +113,7 @@ export interface NotificationService {
    * Handles an HTTP server `upgrade` event. Returns false (and leaves the socket alone) unless
    * the path is `/channels/{id}`; otherwise takes the socket and returns true: an unknown or
    * expired channel gets an HTTP 404 answer, a live one becomes that channel's WebSocket
-   * (kicking any previous one).
+   * (kicking any previous one), unless the `refuseSockets` fault is on (HTTP 503).
    */
   handleUpgrade(req: http.IncomingMessage, socket: stream.Duplex, head: Buffer): boolean;
   /** Drops every channel and terminates every socket (subscriptions are lost). */
@@ -412,8 +414,8 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     scheduleHeartbeat(connection);
   }
 
-  function rejectUpgrade(socket: stream.Duplex, status: number, text: string, message: string): void {
-    const body = JSON.stringify({ message, code: "not.found", status });
+  function rejectUpgrade(socket: stream.Duplex, status: number, text: string, message: string, code = "not.found"): void {
+    const body = JSON.stringify({ message, code, status });
     socket.once("finish", () => socket.destroy());
     socket.end(
       `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
@@ -429,6 +431,10 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     const channel = closed ? undefined : channels.get(decodeURIComponent(match[1]!));
     if (!channel) {
       rejectUpgrade(socket, 404, "Not Found", `Channel ${match[1]} was not found or has expired`);
+      return true;
+    }
+    if (opts.faults().refuseSockets) {
+      rejectUpgrade(socket, 503, "Service Unavailable", "The streaming service is unavailable", "service.unavailable");
       return true;
     }
     wss.handleUpgrade(req, socket, head, (ws) => attach(channel, ws));

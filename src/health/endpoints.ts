@@ -1,0 +1,54 @@
+/**
+ * `GET /healthz` (liveness) and `GET /readyz` (readiness), and the wiring that feeds the
+ * {@link ReadinessTracker} from the Genesys client's and the notification channel's events.
+ *
+ * - `/healthz` → 200 `{status: "ok", uptimeSeconds}` whenever the process and its event loop
+ *   answer; it checks nothing else (a liveness probe must not restart a gateway because
+ *   Genesys is down).
+ * - `/readyz` → 200 when ready, 503 when not, both with the {@link ReadinessReport} body.
+ *   While the token part fails, a request may start a fresh login in the background (at most
+ *   one per `loginProbeIntervalMs`), so readiness comes back without traffic.
+ */
+import express, { type Router } from "express";
+import { LOGIN_OPERATION, type GenesysClient } from "../genesys/client.js";
+import type { GenesysTargetDescription } from "../genesys/endpoint.js";
+import type { NotificationStateSource } from "../genesys/notifications.js";
+import { ReadinessTracker, type ReadinessOptions } from "./readiness.js";
+
+/**
+ * Creates a tracker fed by `genesys` (`login`, `request` events) and `channel` (`state`).
+ * @param options tracker settings (defaults: the wall clock, see {@link ReadinessOptions}).
+ */
+export function trackReadiness(
+  genesys: Pick<GenesysClient, "on">,
+  channel: NotificationStateSource,
+  target: GenesysTargetDescription,
+  options: Partial<Omit<ReadinessOptions, "genesys" | "heldTopics">> = {},
+): ReadinessTracker {
+  const tracker = new ReadinessTracker({ now: Date.now, ...options, genesys: target, heldTopics: () => channel.heldTopicCount });
+  genesys.on("login", (result) => tracker.observeLogin(result));
+  genesys.on("request", (event) => {
+    if (event.operation !== LOGIN_OPERATION) tracker.observeApi(event);
+  });
+  channel.on("state", (state) => tracker.observeSocket(state));
+  return tracker;
+}
+
+/**
+ * The `/healthz` and `/readyz` routes.
+ * @param probeLogin starts a fresh login (e.g. `() => genesys.authenticate(true)`); its
+ *   failure is already recorded through the `login` event.
+ */
+export function healthRouter(tracker: ReadinessTracker, probeLogin: () => Promise<void>): Router {
+  const router = express.Router();
+  const started = performance.now();
+  router.get("/healthz", (_req, res) => {
+    res.set("cache-control", "no-store").json({ status: "ok", uptimeSeconds: Math.round((performance.now() - started) / 1000) });
+  });
+  router.get("/readyz", (_req, res) => {
+    if (tracker.loginProbeDue()) probeLogin().catch(() => undefined);
+    const report = tracker.report();
+    res.set("cache-control", "no-store").status(report.status === "ready" ? 200 : 503).json(report);
+  });
+  return router;
+}
