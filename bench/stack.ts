@@ -36,7 +36,11 @@ export interface BenchStack {
 }
 
 /** Starts emulator, gateway and SDK client on ephemeral loopback ports. Logs are silent unless `LOG_LEVEL` is set. */
-export async function startBenchStack(faults: FaultsPatch = BENCH_FAULTS): Promise<BenchStack> {
+export async function startBenchStack(
+  faults: FaultsPatch = BENCH_FAULTS,
+  /** The gateway's Genesys request budget (`GENESYS_REQUESTS_PER_MINUTE`); lifted like the emulator's limit unless a scenario measures it. */
+  requestsPerMinute = 1_000_000,
+): Promise<BenchStack> {
   const emulator = await startEmulator({ port: 0, demoData: true, backgroundFlowIntervalMs: 0, faults });
   const upstream = countUpstreamRequests(emulator.port);
   const gateway = await startGateway({
@@ -44,6 +48,7 @@ export async function startBenchStack(faults: FaultsPatch = BENCH_FAULTS): Promi
     genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
     logger: createLogger(process.env.LOG_LEVEL ?? "silent"),
     auth: { mode: "none", reason: "embedded-demo" },
+    requestsPerMinute,
   });
   const sdk = await connectSdk(emulator.url);
   return {

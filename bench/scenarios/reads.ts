@@ -7,6 +7,8 @@ import type { ReportRow } from "../report.js";
 import { summarize } from "../statistics.js";
 import { DEMO, graphql, type BenchStack } from "../stack.js";
 import { requestsBetween } from "../upstream-requests.js";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 
 /** The query both read benchmarks send: one participant, with its attribute map and version. */
 export const PARTICIPANT_QUERY = "query($c: ID!, $p: ID!) { participant(conversationId: $c, participantId: $p) { id attributes version } }";
@@ -34,12 +36,16 @@ async function timed(run: () => Promise<void>): Promise<number> {
  * `samples` SDK reads of the same participant, interleaved (alternating which goes first) so
  * that load on the machine affects both alike; `warmup` rounds first are not counted.
  */
-export async function sequentialReads(stack: BenchStack, options: { samples: number; warmup: number }): Promise<ReportRow[]> {
+export async function sequentialReads(
+  stack: BenchStack,
+  options: { samples: number; warmup: number; conversation?: number; label?: string },
+): Promise<ReportRow[]> {
+  const n = options.conversation ?? 2;
   const gateway: number[] = [];
   const sdk: number[] = [];
   for (let i = 0; i < options.warmup + options.samples; i++) {
-    const g = () => gatewayRead(stack, 2);
-    const s = () => sdkRead(stack, 2);
+    const g = () => gatewayRead(stack, n);
+    const s = () => sdkRead(stack, n);
     const [first, second] = i % 2 === 0 ? [g, s] : [s, g];
     const a = await timed(first);
     const b = await timed(second);
@@ -49,11 +55,41 @@ export async function sequentialReads(stack: BenchStack, options: { samples: num
   }
   const g = summarize(gateway);
   const s = summarize(sdk);
-  const scenario = `participant read, ${options.samples} sequential`;
+  const scenario = `${options.label ?? "participant read (cold)"}, ${options.samples} sequential`;
   return [
     { scenario, metric: "p50 ms", gateway: g.p50, baseline: s.p50 },
     { scenario, metric: "p95 ms", gateway: g.p95, baseline: s.p95 },
   ];
+}
+
+/**
+ * The same sequential reads of a conversation the change log tracks: a graphql-ws subscriber
+ * watches demo conversation `conversation`, so the gateway answers from the log while it is
+ * current (README "Reads"); adds the upstream GETs the gateway's reads cost.
+ */
+export async function trackedReads(stack: BenchStack, options: { samples: number; warmup: number; conversation: number }): Promise<ReportRow[]> {
+  const client = createClient({ url: stack.gateway.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+  let first!: () => void;
+  const subscribed = new Promise<void>((resolve) => (first = resolve));
+  const stop = client.subscribe(
+    { query: "subscription($c: ID!) { attributesChanged(conversationId: $c, includeSnapshot: true) { cursor } }", variables: { c: DEMO.conversation(options.conversation) } },
+    { next: () => first(), error: (e) => console.error("bench: tracked-read subscription failed", e), complete: () => undefined },
+  );
+  try {
+    await Promise.race([
+      subscribed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("tracked-read subscription gave no snapshot within 10 s")), 10_000).unref()),
+    ]);
+    const before = stack.upstream.snapshot();
+    const rows = await sequentialReads(stack, { ...options, label: "participant read (tracked)" });
+    const gets = requestsBetween(before, stack.upstream.snapshot()).conversationGets;
+    // The SDK reads once per sample; the rest are the gateway's.
+    rows.push({ scenario: rows[0]!.scenario, metric: "upstream GETs", gateway: gets - (options.warmup + options.samples), baseline: options.warmup + options.samples });
+    return rows;
+  } finally {
+    stop();
+    await client.dispose();
+  }
 }
 
 /**

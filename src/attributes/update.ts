@@ -223,7 +223,7 @@ export class AttributeUpdater {
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
     const outcome = this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
-      const watch = await this.options.confirmations?.watch(request.conversationId, request.participantId);
+      const watch = await this.watchWithin(request, deadline);
       try {
         return await this.apply(request, deadline, watch);
       } finally {
@@ -231,6 +231,24 @@ export class AttributeUpdater {
       }
     });
     return this.options.onOutcome ? outcome.then((o) => (this.options.onOutcome!(o), o)) : outcome;
+  }
+
+  /**
+   * The change-log watch of the participant, if it is ready within half the time left (its topic
+   * may need a subscription call that waits for budget); otherwise the loop polls, and a watch
+   * that becomes ready later is closed at once.
+   */
+  private async watchWithin(request: AttributeUpdate, deadline: number): Promise<ParticipantWatch | undefined> {
+    const pending = this.options.confirmations?.watch(request.conversationId, request.participantId);
+    if (!pending) return undefined;
+    let late = false;
+    const timeout = this.sleep(Math.max(0, (deadline - this.now()) / 2)).then(() => {
+      late = true;
+      return undefined;
+    });
+    const watch = await Promise.race([pending, timeout]);
+    if (late) void pending.then((w) => w?.close());
+    return watch;
   }
 
   private async apply(request: AttributeUpdate, deadline: number, watch: ParticipantWatch | undefined): Promise<UpdateOutcome> {

@@ -45,6 +45,8 @@ export interface StackOptions {
   changes?: GatewayOptions["changes"];
   /** The gateway's Genesys request budget per minute. Default 100 000 (the tests' emulator allows as much). */
   requestsPerMinute?: number;
+  /** Staleness bound of query answers served from the change log (ms); 0 always reads Genesys. Default the gateway's (30 000). */
+  trackedReadMaxAgeMs?: number;
   /** Caller auth; default `{mode: "none", reason: "embedded-demo"}` (anonymous callers with every scope). */
   auth?: GatewayOptions["auth"];
   limits?: GatewayOptions["limits"];
@@ -73,6 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     changes: options.changes,
     requestsPerMinute: options.requestsPerMinute ?? 100_000,
+    trackedReadMaxAgeMs: options.trackedReadMaxAgeMs,
     auth: options.auth ?? { mode: "none", reason: "embedded-demo" },
     limits: options.limits,
     cors: options.cors,
