@@ -27,7 +27,7 @@ export class ConversationResolver {
     @Root() conversation: Conversation,
     @Arg("purpose", () => String, { nullable: true }) purpose?: string,
   ): Participant[] {
-    return conversation.snapshot.participants.filter((p) => purpose == null || p.purpose === purpose).map(Participant.from);
+    return conversation.snapshot.participants.filter((p) => purpose == null || p.purpose === purpose).map((p) => Participant.from(p));
   }
 }
 
@@ -67,6 +67,6 @@ export class ParticipantResolver {
       "Opaque version derived from the attribute map alone: equal maps have equal versions. Pass it as `expectedVersion` to updateAttributes.",
   })
   version(@Root() participant: Participant): string {
-    return attributesVersion(participant.attributes);
+    return participant.knownVersion ?? attributesVersion(participant.attributes);
   }
 }
