@@ -34,18 +34,28 @@ async function fanOut(stack: Stack, n: number): Promise<string[]> {
   const call = await createCall(stack.emulator.url, QUEUE);
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const { clients, subs } = await subscribers(stack, n, { conversationId: call.conversationId, participantId: call.customerId });
   const write = (attributes: Record<string, string>) =>
     stack.sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes });
-  // Every subscription is live once it has received a first change.
-  for (;;) {
-    await write({ warm: String(Date.now()) });
-    const got = await Promise.all(subs.map((s) => s.next(60_000).then((r) => (r.errors ? JSON.stringify(r.errors).slice(0, 200) : true), () => false)));
-    const missing = got.filter((g) => g === false).length;
-    const failed = got.filter((g) => typeof g === "string");
-    if (failed.length > 0) throw new Error(`${failed.length} subscriptions failed: ${failed[0]}`);
-    if (missing === 0) break;
-    console.error(`bench: ${missing} of ${n} subscriptions not live yet; writing again`);
+  // Clients of 1,000 subscriptions each, added one at a time (all at once, a client's connection
+  // init can miss graphql-ws's 3 s init timeout on a loaded machine); a batch is live once each
+  // of its subscriptions has received a warm-up change.
+  const clients: Client[] = [];
+  const subs: Array<LiveSubscription<AttributesChangedSubscription>> = [];
+  for (let start = 0; start < n; start += 1_000) {
+    const client = wsClient(stack.gateway.wsUrl);
+    clients.push(client);
+    const batch = Array.from({ length: Math.min(1_000, n - start) }, () =>
+      subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId, participantId: call.customerId }),
+    );
+    subs.push(...batch);
+    let waiting = batch;
+    while (waiting.length > 0) {
+      await write({ warm: String(Date.now()) });
+      const got = await Promise.all(waiting.map((s) => s.next(20_000).then((r) => (r.errors ? JSON.stringify(r.errors).slice(0, 200) : true), () => false)));
+      const failed = got.filter((g) => typeof g === "string");
+      if (failed.length > 0) throw new Error(`${failed.length} subscriptions failed: ${failed[0]}`);
+      waiting = waiting.filter((_, i) => got[i] === false);
+    }
   }
   while (subs.some((s) => s.pending() > 0)) for (const s of subs) while (s.pending() > 0) await s.next();
   global.gc?.();
