@@ -11,6 +11,7 @@
 import type { Models } from "purecloud-platform-client-v2";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/participants.js";
+import { attributeValue } from "./attribute-map.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { attributesVersion } from "./version.js";
 
@@ -304,7 +305,7 @@ export class AttributeUpdater {
 
 /** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
 function shows(attributes: Record<string, string>, key: string, value: string): boolean {
-  const own = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  const own = attributeValue(attributes, key);
   return own === value || (value === "" && own === undefined);
 }
 
