@@ -8,6 +8,7 @@ import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import platformClient from "purecloud-platform-client-v2";
 import { z } from "zod";
+import { parseRetention, type ChangeLogRetention } from "./attributes/change-log.js";
 import { parseApiKeys } from "./auth/api-keys.js";
 import type { ApiKey, AuthSettings, JwtSettings } from "./auth/settings.js";
 import { describeGenesysEndpoint, type GenesysTargetDescription } from "./genesys/endpoint.js";
@@ -62,6 +63,16 @@ export interface GatewayConfig {
    * SDK reads the other standard `OTEL_*` variables itself). `serviceName` from `OTEL_SERVICE_NAME`.
    */
   tracing: { endpoint?: URL; serviceName: string };
+  /** How long the change log keeps entries (`CHANGE_LOG_RETENTION`: age, entries, bytes). */
+  changeLogRetention: ChangeLogRetention;
+  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`). */
+  genesysRequestsPerMinute: number;
+  /** Share in (0, 1] of that budget background reconciliation may spend (`RECONCILE_BUDGET_SHARE`). */
+  reconcileBudgetShare: number;
+  /** Two snapshot changes of one conversation closer than this are confirmed by a read (ms, `CHANGE_SETTLE_MS`). */
+  changeSettleMs: number;
+  /** A conversation or queue stays watched this long after its last subscriber left, so resuming with `after` has no gap (ms, `WATCH_LINGER_MS`). */
+  watchLingerMs: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -120,6 +131,22 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional()),
   OTEL_SERVICE_NAME: z.string().trim().min(1).default("genesys-participants-gateway"),
   NODE_ENV: optionalString,
+  // The change log and its reconciliation (README "Configuration").
+  CHANGE_LOG_RETENTION: z
+    .string()
+    .default("15m,100000,64mb")
+    .transform((text, ctx) => {
+      try {
+        return parseRetention(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. 15m,100000,64mb)` });
+        return z.NEVER;
+      }
+    }),
+  GENESYS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+  CHANGE_SETTLE_MS: positiveMs(1_000),
+  WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
 });
 
 /** Every environment variable the gateway reads (each has a row in README.md, "Configuration"). */
@@ -188,6 +215,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
       serviceName: e.OTEL_SERVICE_NAME,
     },
+    changeLogRetention: e.CHANGE_LOG_RETENTION,
+    genesysRequestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
+    reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
+    changeSettleMs: e.CHANGE_SETTLE_MS,
+    watchLingerMs: e.WATCH_LINGER_MS,
   };
 }
 

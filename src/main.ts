@@ -149,6 +149,12 @@ async function main(): Promise<void> {
     cors: config.cors,
     ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
     introspection: config.introspection,
+    changes: {
+      retention: config.changeLogRetention,
+      reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,
+      settleMs: config.changeSettleMs,
+      lingerMs: config.watchLingerMs,
+    },
   }).catch(async (error: unknown) => {
     await emulator?.close();
     throw listenError(error, "PORT", config.host, config.port);

@@ -19,12 +19,11 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { WebSocketServer } from "ws";
-import { AttributeChangeFeed } from "./attributes/change-feed.js";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import type { AuthSettings } from "./auth/settings.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
-import { NotificationChannel } from "./genesys/notifications.js";
+import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
 import type { GatewayServices } from "./graphql/context.js";
 import { OperationCore } from "./graphql/operation.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -83,6 +82,8 @@ export interface GatewayOptions {
   introspection?: boolean;
   /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
   readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
+  /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
+  changes?: ChangeFeedSettings;
 }
 
 /** A running gateway. */
@@ -127,15 +128,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const observability = { logger, metrics };
   countUpstreamCalls(genesys);
   await genesys.authenticate();
-  const channel = new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
-  // Readiness (issue 7): fed by the Genesys client's and the channel's events.
-  const readiness = trackReadiness(genesys, channel, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
-  metrics.trackNotificationChannel(channel);
+  // The change feed (issue 8): change log, reconciler and the pool of notification channels.
+  const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
+  // Readiness and metrics (issue 7) follow every channel of the pool.
+  const readiness = trackReadiness(genesys, changes.channels, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
+  metrics.trackNotificationChannels(changes.channels);
   const services: GatewayServices = {
     genesys,
     logger,
-    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, onOutcome: (o) => metrics.observeUpdate(o) }),
-    feed: new AttributeChangeFeed({ channel, genesys, logger }),
+    updater: new AttributeUpdater({ backend: genesys, timing: options.verify, onOutcome: (o) => metrics.observeUpdate(o), observeRead: changes.observeRead }),
+    feed: changes.feed,
   };
   // Introspection (issue 7): one validation rule in the core's rule list, so both transports.
   const introspection = options.introspection ?? process.env.NODE_ENV !== "production";
@@ -195,7 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   } catch (error) {
     await metricsServer?.close();
-    channel.close();
+    changes.close();
     throw error;
   }
   const port = (httpServer.address() as AddressInfo).port;
@@ -211,7 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     port,
     close: () =>
       (closing ??= (async () => {
-        channel.close();
+        changes.close();
         await apollo.stop();
         await metricsServer?.close();
       })()),

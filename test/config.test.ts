@@ -49,6 +49,11 @@ describe("loadConfig defaults", () => {
       cors: { origins: [] },
       introspection: true,
       tracing: { endpoint: undefined, serviceName: "genesys-participants-gateway" },
+      changeLogRetention: { maxAgeMs: 900_000, maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 },
+      genesysRequestsPerMinute: 300,
+      reconcileBudgetShare: 0.2,
+      changeSettleMs: 1000,
+      watchLingerMs: 60000,
     });
   });
 
@@ -62,6 +67,11 @@ describe("loadConfig defaults", () => {
       HEARTBEAT_TIMEOUT_MS: "40000",
       GRAPHQL_INTROSPECTION: "false",
       OTEL_SERVICE_NAME: "gw",
+      CHANGE_LOG_RETENTION: "1h,5000",
+      GENESYS_REQUESTS_PER_MINUTE: "600",
+      RECONCILE_BUDGET_SHARE: "0.5",
+      CHANGE_SETTLE_MS: "750",
+      WATCH_LINGER_MS: "0",
     });
     expect(config).toEqual({
       port: 8080,
@@ -75,6 +85,11 @@ describe("loadConfig defaults", () => {
       cors: { origins: [] },
       introspection: false,
       tracing: { endpoint: undefined, serviceName: "gw" },
+      changeLogRetention: { maxAgeMs: 3_600_000, maxEntries: 5000, maxBytes: 64 * 1024 * 1024 },
+      genesysRequestsPerMinute: 600,
+      reconcileBudgetShare: 0.5,
+      changeSettleMs: 750,
+      watchLingerMs: 0,
     });
   });
 
@@ -167,6 +182,16 @@ describe("PORT and other numbers", () => {
 
   it("a bad LOG_LEVEL names LOG_LEVEL", () => {
     expect(configError({ LOG_LEVEL: "verbose" }).message).toContain("LOG_LEVEL");
+  });
+
+  it.each([
+    ["CHANGE_LOG_RETENTION", "15 minutes"],
+    ["CHANGE_LOG_RETENTION", "0"],
+    ["GENESYS_REQUESTS_PER_MINUTE", "0"],
+    ["RECONCILE_BUDGET_SHARE", "1.5"],
+    ["RECONCILE_BUDGET_SHARE", "0"],
+  ])("%s=%s → ConfigError naming it", (name, value) => {
+    expect(configError({ [name]: value }).message).toContain(name);
   });
 
   it("UPDATE_DEADLINE_MS=0 is refused (must be positive)", () => {

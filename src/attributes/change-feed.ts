@@ -1,314 +1,528 @@
 /**
- * The stream of confirmed attribute changes, derived from Genesys notifications.
+ * The change feed: Genesys notifications in, `attributesChanged` streams out, with the change
+ * log in between.
  *
- * Sources (shared/genesys/README.md, "Notifications"):
- * - `v2.routing.queues.{queueId}.conversations` — whole conversation snapshots, each participant
- *   with its full attribute map (used for queue subscriptions);
- * - `v2.detail.events.conversation.{conversationId}.attributes` — `{eventTime (epoch ms),
- *   conversationId, participantId, attributes}`, full map or delta (unknown), used for
- *   conversation subscriptions.
- * Notifications only show what Genesys made visible, so every change here is confirmed.
- *
- * Changes are computed against the last state the gateway knew for the participant; a key
- * missing from an event never means deleted; a duplicate event yields nothing. Delivery is
- * at-most-once, so after every socket reconnect the watched conversations are re-read through
- * the REST API and whatever changed meanwhile is emitted.
+ * - Notifications (genesys/attribute-events.ts) and REST reads go to the {@link ChangeTracker},
+ *   the one place that dedupes, orders and appends; suspect notifications are confirmed by a
+ *   read through the {@link Reconciler}, which also sweeps watched conversations at a bounded
+ *   rate to heal events Genesys dropped.
+ * - Each subscriber is a {@link ChangeStream}, registered in an index by conversation and by
+ *   queue, so an appended entry reaches only the streams that can match it.
+ * - Topics are held on a pool of notification channels while a subscriber needs them. After a
+ *   channel reconnects, the conversations its topics cover are re-read, and for its queue
+ *   topics the queue's live conversations are listed (queue observations) to find those that
+ *   entered the queue during the gap. The same listing gives a queue subscription its baseline.
  */
-import { EventEmitter } from "node:events";
 import pLimit from "p-limit";
 import type { Logger } from "../logger.js";
-import type { GenesysClient } from "../genesys/client.js";
-import type { NotificationChannel, NotificationEnvelope } from "../genesys/notifications.js";
-import { toConversationSnapshot, type GenesysConversationLike } from "../genesys/participants.js";
-import { diffAttributes, type AttributeChange } from "./changes.js";
-import { SubscriberQueue } from "./subscriber-queue.js";
+import type { NotificationEnvelope } from "../genesys/notifications.js";
+import {
+  conversationAttributesTopic,
+  conversationOfTopic,
+  parseAttributeNotification,
+  queueConversationsTopic,
+  queueOfTopic,
+} from "../genesys/attribute-events.js";
+import type { ConversationSnapshot, ParticipantSnapshot } from "../genesys/participants.js";
+import { attributeMap } from "./attribute-map.js";
+import { snapshotChanges, type AttributeChange } from "./changes.js";
+import { CursorExpiredError, type ChangeEntry, type ChangeLog, type ParticipantInfo } from "./change-log.js";
+import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./change-stream.js";
+import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
+import { ConversationReads } from "./conversation-reads.js";
+import { Reconciler, type ReconcilerTimers } from "./reconciler.js";
 import { attributesVersion } from "./version.js";
 
-/** One confirmed change of one participant's attributes. */
-export interface AttributesChangeEvent {
-  conversationId: string;
-  participantId: string;
-  /** Queues the conversation is known to be routed through. */
-  queueIds: string[];
-  /** Only the keys whose value changed, sorted by key. */
-  changes: AttributeChange[];
-  /** The participant's whole map afterwards. */
-  attributes: Record<string, string>;
-  version: string;
-  observedAt: Date;
-}
+export type { AttributesChangeEvent, SlowConsumerEnd, StreamItem } from "./change-stream.js";
 
 /** What a subscriber watches: exactly one of `conversationId` / `queueId` (checked at the edge). */
 export interface ChangeFilter {
   conversationId?: string;
   queueId?: string;
   participantId?: string;
-  /** Only these keys; events touching none of them are skipped and `changes` is narrowed to them. */
+  /** Only these keys; entries touching none of them are skipped and `changes` is narrowed to them. */
   keys?: string[];
 }
 
-/** Options of {@link AttributeChangeFeed}. */
+/** Where a subscription starts. At most one of the two (checked at the edge). */
+export interface StreamStart {
+  /** Replay every matching change after this cursor, then live. @see CursorExpiredError */
+  after?: string;
+  /** First one event per matching participant with its current state. */
+  includeSnapshot?: boolean;
+}
+
+/** The notification side the feed needs (implemented by `NotificationChannelPool`). */
+export interface TopicSubscriptions {
+  acquire(topics: string[]): Promise<void>;
+  release(topics: string[]): Promise<void>;
+  on(event: "event", listener: (envelope: NotificationEnvelope) => void): unknown;
+  on(event: "reconnected", listener: (topics: string[]) => void): unknown;
+}
+
+/** What the feed needs from Genesys REST. */
+export interface ConversationSource {
+  /** `GET /api/v2/conversations/{id}`, mapped; null on 404. */
+  getConversation(conversationId: string): Promise<ConversationSnapshot | null>;
+  /** The ids of a queue's live conversations (queue observations). */
+  listQueueConversations(queueId: string): Promise<{ conversationIds: string[]; truncated: boolean }>;
+}
+
+/** Options of {@link AttributeChangeFeed}. Durations in ms. */
 export interface AttributeChangeFeedOptions {
-  channel: NotificationChannel;
-  genesys: Pick<GenesysClient, "getConversation">;
+  topics: TopicSubscriptions;
+  genesys: ConversationSource;
+  log: ChangeLog;
   logger: Logger;
-  /** Clock for `observedAt`, epoch ms. */
+  /** Clock, epoch ms. */
   now?: () => number;
-  /** Events held for a subscriber that is not reading before it is ended. Default 1 000. */
+  /** Events held for a subscriber that is not reading before it is ended with SLOW_CONSUMER. Default 1 000. */
   subscriberBufferLimit?: number;
-  /** How long an ended conversation's last state is kept to absorb late duplicates (ms). Default 60 000. */
+  /** How long an ended conversation's state is kept to absorb late duplicates. Default 60 000. */
   endedRetentionMs?: number;
   /** Re-reads after a reconnect running at once. Default 8. */
   resyncConcurrency?: number;
-  /** Waits before retrying a failed re-read after a reconnect (ms). Default [500, 1 000, 2 000]. */
+  /** Waits before retrying a failed re-read after a reconnect. Default [500, 1 000, 2 000]. */
   resyncRetryDelaysMs?: number[];
+  /** See ChangeTracker `settleMs`. Default 1 000. */
+  settleMs?: number;
+  /** Reconciliation reads per minute. Default 60 (20 % of a 300/min budget). */
+  reconcileRequestsPerMinute?: number;
+  /** Timers of the reconciler (tests). */
+  timers?: ReconcilerTimers;
+  /**
+   * How long a conversation or queue stays watched after its last subscriber left, so a client
+   * that reconnects within it resumes with `after` without a gap (ms). Default 60 000.
+   */
+  lingerMs?: number;
 }
 
-interface ConversationState {
-  /** Epoch ms when a snapshot showed every participant ended; the state is dropped a while later. */
-  endedAt?: number;
-  queueIds: Set<string>;
-  participants: Map<string, Record<string, string>>;
-  /** Newest detail-event time applied per participant (epoch ms), to drop older events arriving late. */
-  eventTimes: Map<string, number>;
+/** A conversation or queue being watched: its topic held while subscribers (or the linger) need it. */
+interface Watch {
+  topic: string;
+  holders: number;
+  /** Log head when the watch began: changes after it are all in the log; cursors before it cannot resume. */
+  sinceSeq: number;
+  /** Resolves once the topic is subscribed. */
+  ready: Promise<void>;
+  /** `ConversationReads.mark()` when the topic was subscribed: baseline reads start after it. */
+  readMark: number;
+  /** Set while lingering after the last holder left. */
+  cancelLinger?: () => void;
 }
 
-const QUEUE_TOPIC = /^v2\.routing\.queues\.([^.]+)\.conversations(?:\.calls)?$/;
-const USER_TOPIC = /^v2\.users\.([^.]+)\.conversations(?:\.calls)?$/;
-const DETAIL_TOPIC = /^v2\.detail\.events\.conversation\.([^.]+)\.attributes$/;
+/** A registered subscriber. */
+interface Subscriber {
+  stream: ChangeStream;
+  filter: ChangeFilter;
+}
 
-/** Genesys topic carrying a conversation's attribute events. */
-export const conversationAttributesTopic = (conversationId: string): string =>
-  `v2.detail.events.conversation.${conversationId}.attributes`;
-/** Genesys topic carrying snapshots of a queue's conversations. */
-export const queueConversationsTopic = (queueId: string): string => `v2.routing.queues.${queueId}.conversations`;
-
-/**
- * Fans Genesys notifications out to GraphQL subscribers as attribute changes. All subscribers
- * share the one {@link NotificationChannel}; topics are held while a subscriber needs them.
- */
+/** See the file comment. */
 export class AttributeChangeFeed {
-  private readonly conversations = new Map<string, ConversationState>();
-  private readonly bus = new EventEmitter<{ change: [AttributesChangeEvent] }>();
-  private readonly watched = new Map<string, number>();
-  private lastSweep = 0;
+  readonly tracker: ChangeTracker;
+  readonly reads: ConversationReads;
+  readonly reconciler: Reconciler;
+  private readonly byConversation = new Map<string, Set<Subscriber>>();
+  private readonly byQueue = new Map<string, Set<Subscriber>>();
+  /** Keyed `c:{conversationId}` / `q:{queueId}`. */
+  private readonly watches = new Map<string, Watch>();
+  /** Queues whose baseline listing ran while they were watched. */
+  private readonly seededQueues = new Map<string, Promise<void>>();
   private readonly now: () => number;
+  private lastSweep = 0;
+  private readonly stopListening: () => void;
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
     this.now = options.now ?? Date.now;
-    this.bus.setMaxListeners(0);
-    options.channel.on("event", (envelope) => this.onNotification(envelope));
-    options.channel.on("reconnected", () => {
-      void this.resync();
+    this.tracker = new ChangeTracker({
+      log: options.log,
+      now: this.now,
+      settleMs: options.settleMs,
+      onAppendError: (error) => options.logger.error({ err: String(error) }, "could not append to the change log"),
     });
+    this.reads = new ConversationReads({ tracker: this.tracker, fetch: (id) => this.fetch(id) });
+    this.reconciler = new Reconciler({
+      read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark()) : Promise.resolve()),
+      watched: () => this.watchedConversations(),
+      requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
+      timers: options.timers,
+      onError: (conversationId, error) => options.logger.warn({ conversationId, err: String(error) }, "reconciliation read failed"),
+    });
+    this.stopListening = options.log.listen((entry) => this.fanOut(entry));
+    options.topics.on("event", (envelope) => this.onNotification(envelope));
+    options.topics.on("reconnected", (topics) => {
+      void this.resync(topics);
+    });
+    this.reconciler.start();
   }
 
   /**
-   * Starts a subscription: resolves once the Genesys topic is subscribed (and, for a
-   * conversation, its current state is known), to an async iterator of matching changes.
-   * Ending the iterator (`return()`) releases the topic.
-   * @throws GenesysError when the topic cannot be subscribed.
+   * Starts a subscription: resolves once its Genesys topic is subscribed, its baseline known and
+   * its start (`after` replay or snapshot) prepared, to an async iterator of stream items.
+   * Ending the iterator (`return()`) releases the watch (after `lingerMs`).
+   * @throws CursorExpiredError for an `after` the log cannot resume from, or from a position
+   *   where the gateway was not watching this conversation or queue (changes would be missing);
+   *   TopicLimitError when every notification channel is full; GenesysError when the topic
+   *   cannot be subscribed, or (with `includeSnapshot`) the current state cannot be read.
    */
-  async subscribe(filter: ChangeFilter): Promise<AsyncIterableIterator<AttributesChangeEvent>> {
-    const topic = filter.conversationId
-      ? conversationAttributesTopic(filter.conversationId)
-      : queueConversationsTopic(filter.queueId ?? "");
-    await this.options.channel.acquire([topic]);
-    if (filter.conversationId) {
-      this.watch(filter.conversationId, +1);
-      await this.seed(filter.conversationId).catch((error) =>
-        this.options.logger.warn({ err: String(error), conversationId: filter.conversationId }, "could not read initial state"),
-      );
+  async subscribe(filter: ChangeFilter, start: StreamStart = {}): Promise<AsyncIterableIterator<StreamItem>> {
+    const conversationId = filter.conversationId;
+    const queueId = conversationId === undefined ? filter.queueId : undefined;
+    if (conversationId === undefined && queueId === undefined) throw new Error("a filter needs conversationId or queueId");
+    const key = conversationId !== undefined ? `c:${conversationId}` : `q:${queueId}`;
+    if (start.after !== undefined) {
+      await this.options.log.check(start.after);
+      const since = this.watches.get(key)?.sinceSeq;
+      if (since === undefined || this.options.log.seqOf(start.after) < since) {
+        throw new CursorExpiredError(
+          `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
+        );
+      }
     }
-    const listener = (event: AttributesChangeEvent) => {
-      const narrowed = match(filter, event);
-      if (narrowed) queue.push(narrowed);
+    const index = conversationId !== undefined ? this.byConversation : this.byQueue;
+    const indexKey = (conversationId ?? queueId)!;
+    const keys = filter.keys && filter.keys.length > 0 ? new Set(filter.keys) : undefined;
+    let watching = false;
+    const subscriber: Subscriber = {
+      filter,
+      stream: new ChangeStream({
+        log: this.options.log,
+        limit: this.options.subscriberBufferLimit ?? 1_000,
+        now: this.now,
+        match: (entry) => matchEntry(filter, keys, entry),
+        onClose: () => {
+          this.unregister(index, indexKey, subscriber);
+          if (watching) {
+            watching = false;
+            this.unwatch(key);
+          }
+        },
+        onSlowConsumer: (end) => this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER"),
+      }),
     };
-    // Registered now, released by the queue however it ends (even before the first next()).
-    const queue = new SubscriberQueue<AttributesChangeEvent>(
-      this.options.subscriberBufferLimit ?? 1_000,
-      () => {
-        this.bus.off("change", listener);
-        if (filter.conversationId) this.watch(filter.conversationId, -1);
-        void this.options.channel.release([topic]);
-      },
-      () => this.options.logger.warn({ filter }, "subscriber fell too far behind; its subscription was ended"),
-    );
-    this.bus.on("change", listener);
-    return queue;
-  }
-
-  private watch(conversationId: string, delta: number): void {
-    const n = (this.watched.get(conversationId) ?? 0) + delta;
-    if (n > 0) {
-      this.watched.set(conversationId, n);
-      return;
+    // Registered before anything is read: whatever is appended from now on reaches the stream.
+    this.register(index, indexKey, subscriber);
+    try {
+      const watch = this.watch(key, conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!));
+      watching = true;
+      await watch.ready;
+      if (conversationId !== undefined) await this.baselineConversation(conversationId, watch, start.includeSnapshot === true);
+      else await this.baselineQueue(queueId!, start.includeSnapshot === true);
+      if (start.after !== undefined) subscriber.stream.startAfter(start.after);
+      else if (start.includeSnapshot) {
+        const ids = conversationId !== undefined ? [conversationId] : this.tracker.conversationsInQueue(queueId!).filter((id) => this.tracker.endedAt(id) === undefined);
+        // Taken synchronously with the log head: every entry up to it is in these states.
+        const seq = this.options.log.headSeq();
+        const cursor = this.options.log.headCursor();
+        subscriber.stream.startWithSnapshot(this.snapshot(ids, filter, keys), seq, cursor);
+      } else subscriber.stream.startLive();
+    } catch (error) {
+      subscriber.stream.close();
+      throw error;
     }
-    this.watched.delete(conversationId);
-    // Forget the conversation unless a queue subscription still covers it.
-    const queues = this.subscribedQueues();
-    const state = this.conversations.get(conversationId);
-    if (state && ![...state.queueIds].some((q) => queues.has(q))) this.conversations.delete(conversationId);
+    return subscriber.stream;
   }
 
-  private subscribedQueues(): Set<string> {
-    return new Set(this.options.channel.topics.map((t) => QUEUE_TOPIC.exec(t)?.[1]).filter((q): q is string => Boolean(q)));
+  /**
+   * Takes a share of the watch of a conversation or queue: the first holder subscribes the
+   * Genesys topic; a watch lingering after its last holder left is taken over as it is.
+   */
+  private watch(key: string, topic: string): Watch {
+    let watch = this.watches.get(key);
+    if (watch) {
+      watch.cancelLinger?.();
+      watch.cancelLinger = undefined;
+      watch.holders += 1;
+      return watch;
+    }
+    const created: Watch = { topic, holders: 1, sinceSeq: this.options.log.headSeq(), readMark: 0, ready: Promise.resolve() };
+    // A baseline read must start after the topic is subscribed, or a change in between is never notified.
+    created.ready = this.options.topics.acquire([topic]).then(() => {
+      created.readMark = this.reads.mark();
+    });
+    this.watches.set(key, created);
+    created.ready.catch(() => {
+      if (this.watches.get(key) !== created) return;
+      this.watches.delete(key);
+      if (key.startsWith("c:")) this.forgetUnwatched([key.slice(2)]);
+    });
+    return created;
   }
 
-  /** Records the conversation's current maps as the baseline, without emitting, if none is known yet. */
-  private async seed(conversationId: string): Promise<void> {
-    if (this.conversations.get(conversationId)?.participants.size) return;
-    const conversation = await this.options.genesys.getConversation(conversationId);
-    if (!conversation) return;
-    const state = this.state(conversationId);
-    for (const p of toConversationSnapshot(conversation).participants) {
-      if (p.queueId) state.queueIds.add(p.queueId);
-      if (!state.participants.has(p.id)) state.participants.set(p.id, Object.assign(Object.create(null), p.attributes));
+  /** Drops a share of a watch; the last one lets it linger `lingerMs`, then ends it. */
+  private unwatch(key: string): void {
+    const watch = this.watches.get(key);
+    if (!watch) return;
+    watch.holders -= 1;
+    if (watch.holders > 0) return;
+    const end = () => {
+      if (this.watches.get(key) !== watch || watch.holders > 0) return;
+      this.watches.delete(key);
+      watch.ready.then(() => this.options.topics.release([watch.topic])).catch(() => undefined);
+      if (key.startsWith("q:")) {
+        const queueId = key.slice(2);
+        this.seededQueues.delete(queueId);
+        this.forgetUnwatched(this.tracker.conversationsInQueue(queueId));
+      } else this.forgetUnwatched([key.slice(2)]);
+    };
+    const linger = this.options.lingerMs ?? 60_000;
+    if (linger <= 0) return end();
+    const timer = setTimeout(end, linger);
+    timer.unref();
+    watch.cancelLinger = () => clearTimeout(timer);
+  }
+
+  /**
+   * For reads made elsewhere (the verify loop of updateAttributes): call before the GET; the
+   * returned callback takes its result (null on 404) to the tracker like any other read.
+   * Undefined when no subscriber covers the conversation (nothing to track).
+   */
+  observeRead(conversationId: string): ((conversation: ConversationSnapshot | null) => void) | undefined {
+    if (!this.isCovered(conversationId)) return undefined;
+    const ticket = this.tracker.beginRead(conversationId);
+    return (conversation) => {
+      const { retry } = this.tracker.applyRead(ticket, conversation ? conversation.participants.map(observed) : null);
+      // It raced a notification and disagrees: let reconciliation settle which is newer.
+      if (retry) this.reconciler.suspect(conversationId);
+    };
+  }
+
+  /** Conversations and queues watched, lingering ones included (for tests and metrics). */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
+  /** Subscribers registered (for tests and metrics). */
+  get subscriberCount(): number {
+    let n = 0;
+    for (const set of this.byConversation.values()) n += set.size;
+    for (const set of this.byQueue.values()) n += set.size;
+    return n;
+  }
+
+  /** Stops the reconciler and the log listener (the channels are closed by their owner). */
+  close(): void {
+    for (const watch of this.watches.values()) watch.cancelLinger?.();
+    this.reconciler.stop();
+    this.stopListening();
+  }
+
+  private register(index: Map<string, Set<Subscriber>>, key: string, subscriber: Subscriber): void {
+    let set = index.get(key);
+    if (!set) index.set(key, (set = new Set()));
+    set.add(subscriber);
+  }
+
+  private unregister(index: Map<string, Set<Subscriber>>, key: string, subscriber: Subscriber): void {
+    const set = index.get(key);
+    if (!set) return;
+    set.delete(subscriber);
+    if (set.size === 0) index.delete(key);
+  }
+
+  /** Hands an appended entry to the streams that can match it, and only those. */
+  private fanOut(entry: ChangeEntry): void {
+    const direct = this.byConversation.get(entry.conversationId);
+    if (direct) for (const s of direct) s.stream.offer(entry);
+    for (const queueId of entry.queueIds) {
+      const viaQueue = this.byQueue.get(queueId);
+      if (viaQueue) for (const s of viaQueue) s.stream.offer(entry);
+    }
+  }
+
+  private snapshot(conversationIds: string[], filter: ChangeFilter, keys: Set<string> | undefined): SnapshotParticipant[] {
+    const participants: SnapshotParticipant[] = [];
+    for (const id of conversationIds) {
+      for (const p of this.tracker.committed(id)) {
+        if (filter.participantId !== undefined && p.info.id !== filter.participantId) continue;
+        const all = snapshotChanges(p.attributes);
+        participants.push({
+          info: p.info,
+          attributes: p.attributes,
+          version: attributesVersion(p.attributes),
+          changes: keys ? all.filter((c) => keys.has(c.key)) : all,
+        });
+      }
+    }
+    return participants;
+  }
+
+  private async baselineConversation(conversationId: string, watch: Watch, required: boolean): Promise<void> {
+    if (this.tracker.isKnown(conversationId)) return;
+    try {
+      // Shared by every subscriber of a burst: they all wait for the same read after the topic.
+      await this.reads.read(conversationId, watch.readMark);
+    } catch (error) {
+      if (required) throw error;
+      this.options.logger.warn({ err: String(error), conversationId }, "could not read initial state");
+    }
+  }
+
+  /** Lists the queue's live conversations once while it is watched, and reads those not known yet. */
+  private async baselineQueue(queueId: string, required: boolean): Promise<void> {
+    let seeding = this.seededQueues.get(queueId);
+    if (!seeding) {
+      seeding = this.discover(queueId, false);
+      this.seededQueues.set(queueId, seeding);
+      seeding.catch(() => {
+        if (this.seededQueues.get(queueId) === seeding) this.seededQueues.delete(queueId);
+      });
+    }
+    try {
+      await seeding;
+    } catch (error) {
+      if (required) throw error;
+      this.options.logger.warn({ err: String(error), queueId }, "could not list the queue's conversations; first events will list every key");
     }
   }
 
   /**
-   * Re-reads every conversation a subscriber may care about and emits what changed meanwhile.
-   * At most `resyncConcurrency` GETs at once; a failed read is retried after each of
-   * `resyncRetryDelaysMs`, then given up (logged).
+   * Lists a queue's live conversations and reads them: those not known yet (`fresh` false:
+   * baseline), or all of them (`fresh`: after a gap).
+   * @throws GenesysError when the listing fails.
    */
-  private async resync(): Promise<void> {
-    const ids = new Set<string>(this.watched.keys());
-    const queues = this.subscribedQueues();
-    for (const [id, state] of this.conversations) {
-      if ([...state.queueIds].some((q) => queues.has(q))) ids.add(id);
+  private async discover(queueId: string, fresh: boolean): Promise<void> {
+    const listing = await this.options.genesys.listQueueConversations(queueId);
+    if (listing.truncated) this.options.logger.warn({ queueId, listed: listing.conversationIds.length }, "queue observations truncated; some conversations are found only by their next event");
+    const ids = new Set(listing.conversationIds);
+    if (fresh) for (const id of this.tracker.conversationsInQueue(queueId)) ids.add(id);
+    for (const id of ids) {
+      if (fresh && !this.tracker.isKnown(id)) this.tracker.announce(id);
+      this.tracker.addQueue(id, queueId);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
-    const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
     await Promise.all(
-      [...ids].map((id) =>
-        limit(async () => {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              const conversation = await this.options.genesys.getConversation(id);
-              if (conversation && this.isCovered(id)) this.applySnapshot(conversation);
-              return;
-            } catch (error) {
-              if (attempt >= delays.length) {
-                this.options.logger.warn({ err: String(error), conversationId: id }, "re-read after reconnect failed; giving up");
-                return;
-              }
-              await new Promise((resolve) => setTimeout(resolve, delays[attempt]).unref());
-            }
-          }
-        }),
-      ),
+      [...ids]
+        .filter((id) => fresh || !this.tracker.isKnown(id))
+        .map((id) => limit(() => this.readWithRetries(id, fresh))),
     );
+  }
+
+  /** After a channel reconnect: re-reads what its topics cover; queue topics also list the queue. */
+  private async resync(topics: string[]): Promise<void> {
+    const conversations = new Set<string>();
+    const queues: string[] = [];
+    for (const topic of topics) {
+      const c = conversationOfTopic(topic);
+      if (c !== undefined && this.watches.has(`c:${c}`)) conversations.add(c);
+      const q = queueOfTopic(topic);
+      if (q !== undefined && this.watches.has(`q:${q}`)) queues.push(q);
+    }
+    const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    await Promise.all([
+      ...[...conversations].map((id) => limit(() => this.readWithRetries(id, true))),
+      ...queues.map(async (q) => {
+        try {
+          await this.discover(q, true);
+        } catch (error) {
+          this.options.logger.warn({ err: String(error), queueId: q }, "queue listing after reconnect failed; re-reading its known conversations");
+          await Promise.all(this.tracker.conversationsInQueue(q).map((id) => limit(() => this.readWithRetries(id, true))));
+        }
+      }),
+    ]);
+  }
+
+  private async readWithRetries(conversationId: string, fresh: boolean): Promise<void> {
+    const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.reads.read(conversationId, fresh ? this.reads.mark() : -1);
+        return;
+      } catch (error) {
+        if (attempt >= delays.length) {
+          this.options.logger.warn({ err: String(error), conversationId }, "re-read failed; left to reconciliation");
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt]).unref());
+      }
+    }
+  }
+
+  private async fetch(conversationId: string): Promise<ObservedParticipant[] | null> {
+    const conversation = await this.options.genesys.getConversation(conversationId);
+    return conversation ? conversation.participants.map(observed) : null;
+  }
+
+  private onNotification(envelope: NotificationEnvelope): void {
+    const notification = parseAttributeNotification(envelope);
+    if (!notification) return;
+    this.sweep();
+    if (notification.kind === "snapshot") {
+      const id = notification.conversation.id;
+      const viaTopic = notification.queueId !== undefined && this.watches.has(`q:${notification.queueId}`);
+      // Late events for something nobody covers any more would only rebuild stale state.
+      if (!viaTopic && !this.isCovered(id)) return;
+      const verdict = this.tracker.observe({
+        kind: "snapshot",
+        conversationId: id,
+        queueId: notification.queueId,
+        participants: notification.conversation.participants.map(observed),
+        ended: notification.ended,
+      });
+      if (verdict.confirm) this.reconciler.suspect(id);
+      return;
+    }
+    if (!this.isCovered(notification.conversationId)) return;
+    const verdict = this.tracker.observe({
+      kind: "detail",
+      conversationId: notification.conversationId,
+      participantId: notification.participantId,
+      attributes: attributeMap(notification.attributes),
+      eventTime: notification.eventTime,
+    });
+    if (verdict.confirm) this.reconciler.suspect(notification.conversationId);
   }
 
   /** True when a subscriber watches the conversation directly or through one of its queues. */
-  private isCovered(conversationId: string, extraQueueId?: string): boolean {
-    if (this.watched.has(conversationId)) return true;
-    const queues = this.subscribedQueues();
-    if (extraQueueId && queues.has(extraQueueId)) return true;
-    const state = this.conversations.get(conversationId);
-    return state !== undefined && [...state.queueIds].some((q) => queues.has(q));
+  private isCovered(conversationId: string): boolean {
+    if (this.watches.has(`c:${conversationId}`)) return true;
+    return this.tracker.queuesOf(conversationId).some((q) => this.watches.has(`q:${q}`));
   }
 
-  /** Drops states nobody covers any more, and ended conversations past their retention. */
+  /** Conversations the reconciliation sweep covers: watched, not ended. */
+  private watchedConversations(): string[] {
+    const ids = new Set<string>();
+    for (const key of this.watches.keys()) {
+      if (key.startsWith("c:")) ids.add(key.slice(2));
+      else for (const id of this.tracker.conversationsInQueue(key.slice(2))) ids.add(id);
+    }
+    return [...ids].filter((id) => this.tracker.endedAt(id) === undefined);
+  }
+
+  private forgetUnwatched(conversationIds: string[]): void {
+    for (const id of conversationIds) if (!this.isCovered(id)) this.forget(id);
+  }
+
+  /** Forgets a conversation's state; a read still in flight for it is left to finish unheard. */
+  private forget(conversationId: string): void {
+    this.tracker.forget(conversationId);
+    this.reads.forget(conversationId);
+  }
+
+  /** Drops states nobody covers any more, and ended conversations past their retention (every 5 s at most). */
   private sweep(): void {
     const now = this.now();
     if (now - this.lastSweep < 5_000) return;
     this.lastSweep = now;
     const retention = this.options.endedRetentionMs ?? 60_000;
-    for (const [id, state] of this.conversations) {
-      const expired = state.endedAt !== undefined && now - state.endedAt > retention;
-      if ((expired && !this.watched.has(id)) || !this.isCovered(id)) this.conversations.delete(id);
+    for (const id of this.tracker.conversationIds()) {
+      const endedAt = this.tracker.endedAt(id);
+      const expired = endedAt !== undefined && now - endedAt > retention;
+      if ((expired && !this.watches.has(`c:${id}`)) || !this.isCovered(id)) this.forget(id);
     }
-  }
-
-  private onNotification(envelope: NotificationEnvelope): void {
-    const body = envelope.eventBody as Record<string, unknown> | undefined;
-    if (!body || typeof body !== "object") return;
-    this.sweep();
-    const queue = QUEUE_TOPIC.exec(envelope.topicName);
-    if (queue || USER_TOPIC.test(envelope.topicName)) {
-      const id = (body as GenesysConversationLike).id;
-      // Late events for something no subscriber covers any more would only rebuild stale state.
-      if (typeof id === "string" && this.isCovered(id, queue?.[1])) this.applySnapshot(body as GenesysConversationLike, queue?.[1]);
-      return;
-    }
-    const detail = DETAIL_TOPIC.exec(envelope.topicName);
-    if (detail) {
-      const conversationId = typeof body.conversationId === "string" ? body.conversationId : detail[1];
-      const participantId = body.participantId;
-      const attributes = body.attributes;
-      if (typeof participantId !== "string" || !isStringMap(attributes) || !conversationId) return;
-      if (!this.isCovered(conversationId)) return;
-      const eventTime = typeof body.eventTime === "number" ? body.eventTime : undefined;
-      this.apply(conversationId, participantId, attributes, eventTime);
-    }
-  }
-
-  private applySnapshot(body: GenesysConversationLike, queueId?: string): void {
-    const snapshot = toConversationSnapshot(body);
-    if (!snapshot.id) return;
-    const state = this.state(snapshot.id);
-    if (queueId) state.queueIds.add(queueId);
-    for (const p of snapshot.participants) if (p.queueId) state.queueIds.add(p.queueId);
-    for (const p of snapshot.participants) this.apply(snapshot.id, p.id, p.attributes);
-    const ended = snapshot.participants.length > 0 && snapshot.participants.every((p) => p.endTime);
-    // Kept a while after the end, so a duplicate of the final snapshot still diffs to nothing.
-    if (ended) state.endedAt ??= this.now();
-  }
-
-  private apply(conversationId: string, participantId: string, attributes: Record<string, string>, eventTime?: number): void {
-    const state = this.state(conversationId);
-    if (eventTime !== undefined) {
-      const newest = state.eventTimes.get(participantId);
-      if (newest !== undefined && eventTime < newest) return; // an older event overtaken by a newer one
-      state.eventTimes.set(participantId, eventTime);
-    }
-    const known = state.participants.get(participantId);
-    const changes = diffAttributes(known, attributes);
-    if (changes.length === 0) return;
-    // No prototype: keys such as "toString" stay plain keys when looked up later.
-    const merged: Record<string, string> = Object.assign(Object.create(null), known, attributes);
-    state.participants.set(participantId, merged);
-    this.bus.emit("change", {
-      conversationId,
-      participantId,
-      queueIds: [...state.queueIds],
-      changes,
-      attributes: merged,
-      version: attributesVersion(merged),
-      observedAt: new Date(this.now()),
-    });
-  }
-
-  private state(conversationId: string): ConversationState {
-    let state = this.conversations.get(conversationId);
-    if (!state) {
-      state = { queueIds: new Set(), participants: new Map(), eventTimes: new Map() };
-      this.conversations.set(conversationId, state);
-    }
-    return state;
   }
 }
 
-function match(filter: ChangeFilter, event: AttributesChangeEvent): AttributesChangeEvent | undefined {
-  if (filter.conversationId && event.conversationId !== filter.conversationId) return undefined;
-  if (filter.queueId && !event.queueIds.includes(filter.queueId)) return undefined;
-  if (filter.participantId && event.participantId !== filter.participantId) return undefined;
-  if (filter.keys && filter.keys.length > 0) {
-    const keys = new Set(filter.keys);
-    const changes = event.changes.filter((c) => keys.has(c.key));
-    if (changes.length === 0) return undefined;
-    return { ...event, changes };
-  }
-  return event;
+function observed(p: ParticipantSnapshot): ObservedParticipant {
+  const { attributes, ...info } = p;
+  return { info: info as ParticipantInfo, attributes: attributeMap(attributes) };
 }
 
-function isStringMap(value: unknown): value is Record<string, string> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === "string")
-  );
+function matchEntry(filter: ChangeFilter, keys: Set<string> | undefined, entry: ChangeEntry): readonly AttributeChange[] | undefined {
+  if (filter.conversationId !== undefined && entry.conversationId !== filter.conversationId) return undefined;
+  if (filter.queueId !== undefined && filter.conversationId === undefined && !entry.queueIds.includes(filter.queueId)) return undefined;
+  if (filter.participantId !== undefined && entry.participantId !== filter.participantId) return undefined;
+  if (!keys) return entry.changes;
+  const changes = entry.changes.filter((c) => keys.has(c.key));
+  return changes.length > 0 ? changes : undefined;
 }

@@ -3,7 +3,9 @@
  *
  * Genesys has no delete for attributes (emulator assumption: "" clears a key), and an event may
  * carry a partial map, so a key missing from the newer map is never reported as deleted.
+ * Lookups use own entries only: keys such as `toString` or `__proto__` are plain keys.
  */
+import { attributeValue } from "./attribute-map.js";
 
 /** One changed key. `previous` is null when the key was not known before. */
 export interface AttributeChange {
@@ -16,11 +18,19 @@ export interface AttributeChange {
  * Keys of `next` whose value differs from `previous`, sorted by key.
  * Keys absent from `next` are ignored (a missing key never means deleted).
  */
-export function diffAttributes(previous: Record<string, string> | undefined, next: Record<string, string>): AttributeChange[] {
+export function diffAttributes(previous: Readonly<Record<string, string>> | undefined, next: Readonly<Record<string, string>>): AttributeChange[] {
   const changes: AttributeChange[] = [];
   for (const key of Object.keys(next).sort()) {
-    const before = previous !== undefined && Object.hasOwn(previous, key) ? previous[key] : undefined;
-    if (before !== next[key]) changes.push({ key, previous: before ?? null, value: next[key] ?? null });
+    const before = attributeValue(previous, key);
+    const after = attributeValue(next, key);
+    if (before !== after) changes.push({ key, previous: before ?? null, value: after ?? null });
   }
   return changes;
+}
+
+/** Every key of `map` as a change from nothing (`previous: null`), sorted by key: a snapshot event's `changes`. */
+export function snapshotChanges(map: Readonly<Record<string, string>>): AttributeChange[] {
+  return Object.keys(map)
+    .sort()
+    .map((key) => ({ key, previous: null, value: map[key] ?? null }));
 }

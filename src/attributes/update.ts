@@ -11,6 +11,7 @@
 import type { Models } from "purecloud-platform-client-v2";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/participants.js";
+import { attributeValue } from "./attribute-map.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { attributesVersion } from "./version.js";
 
@@ -85,6 +86,12 @@ export interface AttributeUpdaterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told every outcome (metrics); must not throw. */
   onOutcome?: (outcome: UpdateOutcome) => void;
+  /**
+   * Told of every conversation read: called just before the GET, it may return a callback that
+   * receives the result (null on 404). The change feed uses it so the verify loop's reads reach
+   * the change log like any other read.
+   */
+  observeRead?: (conversationId: string) => ((conversation: Models.Conversation | null) => void) | undefined;
 }
 
 type Read =
@@ -271,7 +278,9 @@ export class AttributeUpdater {
   }
 
   private async read(request: AttributeUpdate, deadline: number): Promise<Read> {
+    const observe = this.options.observeRead?.(request.conversationId);
     const conversation = await this.options.backend.getConversation(request.conversationId, { deadline });
+    observe?.(conversation);
     if (!conversation) return { kind: "missing", reason: "CONVERSATION_NOT_FOUND" };
     const participant = toConversationSnapshot(conversation).participants.find((p) => p.id === request.participantId);
     return participant ? { kind: "ok", participant } : { kind: "missing", reason: "PARTICIPANT_NOT_FOUND" };
@@ -296,7 +305,7 @@ export class AttributeUpdater {
 
 /** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
 function shows(attributes: Record<string, string>, key: string, value: string): boolean {
-  const own = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  const own = attributeValue(attributes, key);
   return own === value || (value === "" && own === undefined);
 }
 

@@ -40,6 +40,8 @@ export interface ApiDependencies {
   faults: () => Faults;
   /** User/queue names for `user`/`queue` references. */
   names: NameDirectory;
+  /** Counts a conversation GET (by the id asked for, found or not). */
+  countRead?: (conversationId: string) => void;
 }
 
 const NOT_FOUND = "The requested resource was not found.";
@@ -148,6 +150,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
   const router = express.Router();
 
   router.get("/:media/:conversationId", (req, res) => {
+    deps.countRead?.(req.params.conversationId);
     const media = mediaTypeOfPath(req.params.media);
     const conversation = media && findConversation(deps.store, req.params.conversationId, media);
     if (!conversation) return sendError(res, 404, "not.found", NOT_FOUND);
@@ -155,6 +158,7 @@ export function createApiRouter(deps: ApiDependencies): Router {
   });
 
   router.get("/:conversationId", (req, res) => {
+    deps.countRead?.(req.params.conversationId);
     const conversation = findConversation(deps.store, req.params.conversationId);
     if (!conversation) return sendError(res, 404, "not.found", NOT_FOUND);
     res.status(200).json(renderConversation(conversation, deps.names));

@@ -11,6 +11,7 @@
  * - `POST /conversations/:id/participants/:pid/disconnect` → 200 media conversation
  * - `POST /conversations/:id/end` → 200 media conversation
  * - `GET /log` → `{entries: WriteLogEntry[]}` in acceptance order
+ * - `GET /reads` → `{conversations: {[conversationId]: n}}`: conversation GETs answered per id
  * - `GET /faults` → current faults; `PUT /faults` partial → faults = defaults + body
  * - `POST /faults/throttle` `{seconds}` → 200 `{throttledUntil: ISO | null}`
  * - `POST /clock` `{advanceMs}` → 200 `{now: ISO, offsetMs}`; `GET /clock` the same
@@ -55,6 +56,8 @@ export interface ControlDependencies {
   names: NameDirectory;
   /** Copies of the ground-truth log entries, in acceptance order. */
   log: () => WriteLogEntry[];
+  /** Conversation GETs answered so far (since start or reset), per conversation id. */
+  reads: () => Record<string, number>;
   /** A copy of the current fault settings. */
   getFaults: () => Faults;
   /** Replaces the faults with `defaults + patch` (already validated); returns the result. */
@@ -114,6 +117,10 @@ export function createControlRouter(deps: ControlDependencies): Router {
 
   router.get("/log", (_req, res) => {
     res.status(200).json({ entries: deps.log() });
+  });
+
+  router.get("/reads", (_req, res) => {
+    res.status(200).json({ conversations: deps.reads() });
   });
 
   router.get("/faults", (_req, res) => {

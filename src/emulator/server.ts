@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import { createAnalyticsRouter } from "./analytics.js";
 import { createApiRouter } from "./api.js";
 import { requireBearer, tokenEndpoint, TokenStore, type OAuthClient } from "./auth.js";
 import { EmulatorClock } from "./clock.js";
@@ -148,7 +149,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (config.demoData) seedDemoData(store);
   startFlow();
 
+  /** `GET /api/v2/conversations/{id}` (and media variants) answered per conversation id, for `GET /emulator/reads`. */
+  const readCounts = new Map<string, number>();
+  const countRead = (conversationId: string) => readCounts.set(conversationId, (readCounts.get(conversationId) ?? 0) + 1);
+
   const reset = () => {
+    readCounts.clear();
     stopFlow();
     notifications.reset();
     writes.clear();
@@ -190,7 +196,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   app.use("/api/v2", defaultRateHeaders, latency, requireBearer(tokens), rateLimitMiddleware(limiter, () => faults.rateLimitPerMinute), injectErrors);
   app.use("/api/v2/notifications", notifications.router);
-  app.use("/api/v2/conversations", createApiRouter({ store, writes, faults: () => faults, names }));
+  app.use("/api/v2/conversations", createApiRouter({ store, writes, faults: () => faults, names, countRead }));
+  app.use("/api/v2/analytics", createAnalyticsRouter({ store }));
 
   app.use("/emulator", express.json({ limit: "1mb" }));
   app.use("/emulator/notifications", notifications.controlRouter);
@@ -200,6 +207,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       store: () => store,
       names,
       log: () => writes.log(),
+      reads: () => Object.fromEntries(readCounts),
       getFaults: () => structuredClone(faults),
       setFaults: (patch) => {
         faults = faultsFromDefaults(patch);

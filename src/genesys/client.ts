@@ -8,7 +8,10 @@
  * - `GET /api/v2/conversations/{conversationId}` — SDK `getConversation`;
  * - `PATCH /api/v2/conversations/{conversationId}/participants/{participantId}/attributes` —
  *   SDK `patchConversationParticipantAttributes`, body `{attributes}`, 202 with no body;
- * - `POST /api/v2/notifications/channels`, `PUT|DELETE .../channels/{id}/subscriptions`.
+ * - `POST /api/v2/notifications/channels`, `PUT|DELETE .../channels/{id}/subscriptions`;
+ * - `POST /api/v2/analytics/queues/observations/query` — SDK `postAnalyticsQueuesObservationsQuery`
+ *   (README "Listing a queue's live conversations"): the conversations waiting in or connected
+ *   through a queue now.
  */
 import { EventEmitter } from "node:events";
 import platformClient from "purecloud-platform-client-v2";
@@ -106,6 +109,7 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
   private readonly sdk: InstanceType<typeof platformClient.ApiClientClass>;
   private readonly conversationsApi: platformClient.ConversationsApi;
   private readonly notificationsApi: platformClient.NotificationsApi;
+  private readonly analyticsApi: platformClient.AnalyticsApi;
   private readonly now: () => number;
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
@@ -140,6 +144,7 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
     this.sdk.getHttpClient().setTimeout(options.timeoutMs ?? 10_000);
     this.conversationsApi = new platformClient.ConversationsApi(this.sdk);
     this.notificationsApi = new platformClient.NotificationsApi(this.sdk);
+    this.analyticsApi = new platformClient.AnalyticsApi(this.sdk);
     this.requests = new Counter({
       name: "genesys_requests_total",
       help: "Genesys Platform API requests sent, by operation and HTTP status (0 = no response)",
@@ -220,6 +225,34 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
       ),
     );
     return listing?.entities ?? [];
+  }
+
+  /**
+   * `POST /api/v2/analytics/queues/observations/query` for one queue with `detailMetrics`
+   * `oWaiting` (waiting in the queue) and `oInteracting` (connected to an agent): the ids of the
+   * queue's live conversations. Genesys truncates long observation lists (`truncated: true`;
+   * how many it returns is unknown): then the list is incomplete and `truncated` says so.
+   * @throws GenesysError (403 without `analytics:queueObservation:view`, ...).
+   */
+  async listQueueConversations(queueId: string, opts: CallOptions = {}): Promise<{ conversationIds: string[]; truncated: boolean }> {
+    const metrics = ["oWaiting", "oInteracting"];
+    const response = await this.call("postAnalyticsQueuesObservationsQuery", opts, () =>
+      this.analyticsApi.postAnalyticsQueuesObservationsQuery({
+        filter: { type: "or", predicates: [{ type: "dimension", dimension: "queueId", operator: "matches", value: queueId }] },
+        metrics,
+        detailMetrics: metrics,
+      }),
+    );
+    const ids = new Set<string>();
+    let truncated = false;
+    for (const result of response?.results ?? []) {
+      if (result.group?.queueId !== undefined && result.group.queueId !== queueId) continue;
+      for (const data of result.data ?? []) {
+        if (data.truncated) truncated = true;
+        for (const observation of data.observations ?? []) if (observation.conversationId) ids.add(observation.conversationId);
+      }
+    }
+    return { conversationIds: [...ids], truncated };
   }
 
   /**

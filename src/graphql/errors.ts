@@ -3,6 +3,9 @@
  * the message. Codes (README "Errors"):
  * - `BAD_USER_INPUT` invalid arguments; nothing was done;
  * - `UPSTREAM_UNAVAILABLE` Genesys could not be reached or failed;
+ * - `UPSTREAM_LIMIT` a Genesys limit the gateway cannot go past (e.g. notification topics);
+ * - `CURSOR_EXPIRED` a resume cursor (`after`) the change log cannot resume from;
+ * - `SLOW_CONSUMER` a subscriber fell too far behind (`extensions.cursor`: resume after it);
  * - `UNAUTHENTICATED` no or bad credentials (HTTP 401, WebSocket close 4401);
  * - `FORBIDDEN` the caller lacks the scope the operation needs; nothing was done;
  * - `QUERY_TOO_COMPLEX` the operation exceeds a cost limit (`extensions.limit` names it);
@@ -65,4 +68,22 @@ export function subscriptionRequiresWebSocket(): GraphQLError {
     "Subscriptions are served over WebSocket only: connect to ws(s)://<gateway>/graphql with the graphql-ws protocol (graphql-transport-ws).",
     { extensions: { code: "SUBSCRIPTION_REQUIRES_WEBSOCKET" } },
   );
+}
+
+/** `after` names a position the change log no longer covers or never issued; nothing is replayed. */
+export function cursorExpired(message: string): GraphQLError {
+  return new GraphQLError(`${message}; subscribe without after (or with includeSnapshot) to start again`, { extensions: { code: "CURSOR_EXPIRED" } });
+}
+
+/** The subscriber fell too far behind and is ended; `cursor` is the last event it received: resume after it. */
+export function slowConsumer(cursor: string, behind: number): GraphQLError {
+  return new GraphQLError(
+    `this subscription fell too far behind (${behind} events waiting) and was ended; resume with after: extensions.cursor`,
+    { extensions: { code: "SLOW_CONSUMER", cursor } },
+  );
+}
+
+/** A Genesys limit the gateway cannot go past (e.g. every notification channel full). */
+export function upstreamLimit(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UPSTREAM_LIMIT" } });
 }

@@ -48,12 +48,28 @@ function literalToValue(node: ValueNode, variables: Record<string, unknown> | nu
   }
 }
 
+/**
+ * Output maps checked once per object: one change event is serialized for every subscriber
+ * that receives it, and the maps the gateway hands out are never mutated afterwards.
+ */
+const serialized = new WeakMap<object, Record<string, string>>();
+
+function serializeMap(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null) return toStringMap(value);
+  let map = serialized.get(value);
+  if (!map) {
+    map = toStringMap(value);
+    serialized.set(value, map);
+  }
+  return map;
+}
+
 /** `AttributeMap`: JSON object of string values. */
 export const AttributeMapScalar = new GraphQLScalarType<Record<string, string>, Record<string, string>>({
   name: "AttributeMap",
   description:
     'Participant attributes: a JSON object whose values are all strings, e.g. {"crm.caseId": "CASE-1001"}. Keys are case-sensitive. Any other shape is refused with BAD_USER_INPUT.',
-  serialize: (value) => toStringMap(value),
+  serialize: (value) => serializeMap(value),
   parseValue: (value) => toStringMap(value),
   parseLiteral: (node, variables) => toStringMap(literalToValue(node, variables)),
 });

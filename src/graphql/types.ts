@@ -51,12 +51,16 @@ export class Participant {
   @Field(() => AttributeMapScalar, { description: "The participant's whole attribute map (string values)." })
   attributes!: Record<string, string>;
 
-  /** Builds the GraphQL object from a snapshot. */
-  static from(snapshot: ParticipantSnapshot): Participant {
+  /** `attributesVersion(attributes)` when already known (change events carry it); not a field. */
+  knownVersion?: string;
+
+  /** Builds the GraphQL object from a snapshot (`version`: the map's version, when already computed). */
+  static from(snapshot: ParticipantSnapshot, version?: string): Participant {
     return Object.assign(new Participant(), {
       ...snapshot,
       startTime: date(snapshot.startTime),
       endTime: date(snapshot.endTime),
+      knownVersion: version,
     });
   }
 }
@@ -200,16 +204,33 @@ export class AttributeChange {
   }
 }
 
-@ObjectType({ description: "A confirmed change of one participant's attributes, as Genesys notified it." })
+@ObjectType({
+  description:
+    "A confirmed change of one participant's attributes (or, with includeSnapshot, its state when the subscription started), from the gateway's change log.",
+})
 export class AttributesChange {
+  @Field(() => String, {
+    description: "Opaque position of this event in the change log: pass it as `after` to resume right after it.",
+  })
+  cursor!: string;
+
+  @Field(() => Boolean, { description: "True for the state events of includeSnapshot, false for changes." })
+  snapshot!: boolean;
+
   @Field(() => ID, { description: "The conversation of the participant that changed." })
   conversationId!: string;
 
   @Field(() => ID, { description: "The participant whose attributes changed." })
   participantId!: string;
 
+  @Field(() => Participant, {
+    description: "The participant after the change (id, purpose, state as last known; `attributes` and `version` as in this event), so normalised client caches update themselves.",
+  })
+  participant!: Participant;
+
   @Field(() => [AttributeChange], {
-    description: "Only the keys whose value changed (narrowed to `keys` when the subscription names them).",
+    description:
+      "Only the keys whose value changed (narrowed to `keys` when the subscription names them); for a snapshot event every key, with `previous: null`.",
   })
   changes!: AttributeChange[];
 
@@ -219,6 +240,6 @@ export class AttributesChange {
   @Field(() => String, { description: "The participant's version after the change (see Participant.version)." })
   version!: string;
 
-  @Field(() => Date, { description: "When the gateway received the change (ISO-8601)." })
+  @Field(() => Date, { description: "When the gateway learned the change (ISO-8601); for a snapshot event, when it was taken." })
   observedAt!: Date;
 }

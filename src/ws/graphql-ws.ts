@@ -19,6 +19,7 @@ import type { Caller } from "../auth/caller.js";
 import { AuthenticationError } from "../auth/errors.js";
 import { subscriptionLimitReached, unauthenticated } from "../graphql/errors.js";
 import type { OperationCore } from "../graphql/operation.js";
+import { subscribeShared } from "../graphql/shared-execution.js";
 import { ConcurrencyLimiter, type Release } from "../limits/concurrent-subscriptions.js";
 import type { Logger } from "../logger.js";
 import { withOperationLogging, type OperationLogDependencies } from "../observability/request-log.js";
@@ -91,6 +92,8 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
 
   const serverOptions: ServerOptions<Record<string, unknown> | undefined, Extra> = {
       schema: core.schema,
+      // One execution per change event for identical subscriptions of one caller (issue 8).
+      subscribe: subscribeShared,
       onConnect: async (ctx: WsContext) => {
         const { socket, request } = ctx.extra;
         const params = ctx.connectionParams ?? {};

@@ -33,6 +33,7 @@ const DEFAULTS = {
   answerPings: true,
   rejectLogins: false,
   refuseSockets: false,
+  eventTimeResolutionMs: 1,
 };
 
 beforeAll(async () => {

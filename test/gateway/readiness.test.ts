@@ -17,7 +17,12 @@ let call: TestCall;
 
 beforeAll(async () => {
   // Threshold 1: one failed exchange makes genesysApi fail (the default, 3, is covered by the unit test).
-  stack = await startStack({ heartbeatTimeoutMs: 5_000, readiness: { failureThreshold: 1, loginProbeIntervalMs: 100 } });
+  stack = await startStack({
+    heartbeatTimeoutMs: 5_000,
+    readiness: { failureThreshold: 1, loginProbeIntervalMs: 100 },
+    // A watch ends with its last subscriber (no WATCH_LINGER_MS), so "nobody subscribed" is at once.
+    changes: { lingerMs: 0 },
+  });
 });
 afterAll(async () => {
   await stack?.close();

@@ -17,7 +17,8 @@ let client: Client;
 let call: TestCall;
 
 beforeAll(async () => {
-  stack = await startStack({ heartbeatTimeoutMs: 2_000 });
+  // No linger: topic removal is observable as soon as the last subscriber leaves.
+  stack = await startStack({ heartbeatTimeoutMs: 2_000, changes: { lingerMs: 0 } });
 });
 afterAll(async () => {
   await stack?.close();

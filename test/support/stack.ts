@@ -50,6 +50,7 @@ export interface StackOptions {
   /** The gateway's logger; default silent unless `TEST_LOG_LEVEL` is set. */
   logger?: GatewayOptions["logger"];
   readiness?: GatewayOptions["readiness"];
+  changes?: GatewayOptions["changes"];
 }
 
 /**
@@ -73,6 +74,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cors: options.cors,
     metrics: options.metrics,
     readiness: options.readiness,
+    changes: options.changes,
   });
   const sdk = await connectSdk(emulator.url);
   return {

@@ -175,10 +175,11 @@ export function renderAttributeUpdate(
  *   every participant queue, and on `v2.users.{u}.conversations` for every participant user;
  * - for `call` conversations, the call body on the matching `.conversations.calls` topics;
  * - for `attributes` changes, the attribute update on
- *   `v2.detail.events.conversation.{id}.attributes`.
+ *   `v2.detail.events.conversation.{id}.attributes`, its `eventTime` rounded down to a multiple
+ *   of `eventTimeResolutionMs` (the `eventTimeResolutionMs` fault; 1 = the change's own ms).
  * Bodies are built once per change and shared by every topic of the same kind.
  */
-export function eventsForChange(change: ConversationChange): TopicEvent[] {
+export function eventsForChange(change: ConversationChange, eventTimeResolutionMs = 1): TopicEvent[] {
   const { conversation } = change;
   const events: TopicEvent[] = [];
   const snapshot = renderConversationSnapshot(conversation);
@@ -196,7 +197,7 @@ export function eventsForChange(change: ConversationChange): TopicEvent[] {
     if (participant) {
       events.push({
         topicName: topicName.detailAttributes(conversation.id),
-        eventBody: renderAttributeUpdate(conversation, participant, change.at),
+        eventBody: renderAttributeUpdate(conversation, participant, change.at - (change.at % Math.max(1, eventTimeResolutionMs))),
       });
     }
   }

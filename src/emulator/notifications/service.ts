@@ -75,6 +75,8 @@ export interface NotificationFaults {
   answerPings: boolean;
   /** Whether every WebSocket upgrade is answered HTTP 503 (the streaming host is down). Default false. */
   refuseSockets?: boolean;
+  /** `eventTime` of attribute detail events rounded down to a multiple of this (ms); 1 = exact. */
+  eventTimeResolutionMs: number;
 }
 
 /** Dependencies and settings of {@link createNotificationService}. */
@@ -445,7 +447,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     sweep();
     const live = [...channels.values()].filter((c) => c.connection && c.topics.size > 0);
     if (live.length === 0) return;
-    for (const event of eventsForChange(change)) {
+    for (const event of eventsForChange(change, opts.faults().eventTimeResolutionMs)) {
       const targets = live.filter((c) => c.topics.has(event.topicName));
       if (targets.length === 0) continue;
       const frame = JSON.stringify({

@@ -1,13 +1,15 @@
 /**
- * `Subscription.attributesChanged`: confirmed attribute changes from the shared Genesys
- * notification channel (see attributes/change-feed.ts).
+ * `Subscription.attributesChanged`: confirmed attribute changes from the change log
+ * (attributes/change-feed.ts), resumable with `after`, optionally starting from a snapshot.
  */
 import { Args, ArgsType, Field, ID, Resolver, Root, Subscription } from "type-graphql";
-import type { AttributesChangeEvent } from "../../attributes/change-feed.js";
-import type { GatewayContext } from "../context.js";
+import type { AttributesChangeEvent, StreamItem } from "../../attributes/change-feed.js";
+import { CursorExpiredError } from "../../attributes/change-log.js";
+import { TopicLimitError } from "../../genesys/channel-pool.js";
 import { GenesysError } from "../../genesys/errors.js";
-import { badUserInput, upstreamUnavailable } from "../errors.js";
-import { AttributeChange, AttributesChange } from "../types.js";
+import type { GatewayContext } from "../context.js";
+import { badUserInput, cursorExpired, slowConsumer, upstreamLimit, upstreamUnavailable } from "../errors.js";
+import { AttributeChange, AttributesChange, Participant } from "../types.js";
 import { assertId } from "../validation.js";
 
 /** Arguments of `attributesChanged`. */
@@ -24,6 +26,20 @@ export class AttributesChangedArgs {
 
   @Field(() => [String], { nullable: true, description: "Only changes of these keys; `changes` is narrowed to them." })
   keys?: string[];
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Resume: first every matching change after this cursor (an `AttributesChange.cursor` received earlier), then live changes, with no gap and no duplicate. A cursor the change log no longer covers (see CHANGE_LOG_RETENTION) or did not issue is refused with CURSOR_EXPIRED. Not with includeSnapshot.",
+  })
+  after?: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Start with the current state: one event per matching participant (`snapshot: true`, `changes` listing every key with `previous: null`), then every change after that state. Not with after.",
+  })
+  includeSnapshot?: boolean;
 }
 
 /** Validates the arguments. @throws GraphQLError BAD_USER_INPUT */
@@ -38,27 +54,40 @@ export function checkAttributesChangedArgs(args: AttributesChangedArgs): Attribu
     if (args.keys.length > 100) throw badUserInput("at most 100 keys", "keys");
     if (args.keys.some((k) => k.length === 0 || k.length > 256)) throw badUserInput("keys must be 1–256 characters", "keys");
   }
+  if (args.after != null && args.after.length > 128) throw badUserInput("after is not a cursor this gateway issued", "after");
+  if (args.after != null && args.includeSnapshot) throw badUserInput("give after (resume) or includeSnapshot (start from the current state), not both");
   return args;
 }
 
 /** The change stream. */
 @Resolver()
 export class AttributesChangedResolver {
-  /** @throws BAD_USER_INPUT for invalid filters; UPSTREAM_UNAVAILABLE when the Genesys topic cannot be subscribed. */
+  /**
+   * @throws BAD_USER_INPUT for invalid arguments; CURSOR_EXPIRED for an `after` the log cannot
+   *   resume from; UPSTREAM_LIMIT when every notification channel is full; UPSTREAM_UNAVAILABLE
+   *   when the Genesys topic cannot be subscribed (or, with includeSnapshot, the state read).
+   *   A subscriber that falls too far behind gets one last result with error SLOW_CONSUMER
+   *   (`extensions.cursor`: resume after it) and is completed.
+   */
   @Subscription(() => AttributesChange, {
     description:
-      "Confirmed attribute changes, derived from Genesys notifications. Changes are computed against the last state the gateway knew (a missing key never means deleted); duplicates yield nothing; after a notification socket reconnect the watched conversations are re-read so no change is lost.",
+      "Confirmed attribute changes, from the gateway's change log of what Genesys made visible (notifications, confirmed or corrected by REST reads). Per participant, the state delivered never goes back to an older one; duplicates yield nothing; dropped notifications are healed by re-reads (after a socket reconnect at once, otherwise by background reconciliation). Every event has a `cursor` to resume from with `after`. A subscriber that falls too far behind is ended with SLOW_CONSUMER carrying the cursor of the last event it received.",
     subscribe: async ({ args, context }) => {
       const ctx = context as GatewayContext;
       const checked = checkAttributesChangedArgs(args as AttributesChangedArgs);
       try {
-        return await ctx.services.feed.subscribe({
-          conversationId: checked.conversationId ?? undefined,
-          queueId: checked.queueId ?? undefined,
-          participantId: checked.participantId ?? undefined,
-          keys: checked.keys ?? undefined,
-        });
+        return await ctx.services.feed.subscribe(
+          {
+            conversationId: checked.conversationId ?? undefined,
+            queueId: checked.queueId ?? undefined,
+            participantId: checked.participantId ?? undefined,
+            keys: checked.keys ?? undefined,
+          },
+          { after: checked.after ?? undefined, includeSnapshot: checked.includeSnapshot ?? false },
+        );
       } catch (error) {
+        if (error instanceof CursorExpiredError) throw cursorExpired(error.message);
+        if (error instanceof TopicLimitError) throw upstreamLimit(error.message);
         if (error instanceof GenesysError) {
           throw upstreamUnavailable(`Genesys notifications are unavailable: ${error.message}`, error.status, error.code);
         }
@@ -66,14 +95,30 @@ export class AttributesChangedResolver {
       }
     },
   })
-  attributesChanged(@Root() event: AttributesChangeEvent, @Args(() => AttributesChangedArgs) _args: AttributesChangedArgs): AttributesChange {
-    return Object.assign(new AttributesChange(), {
-      conversationId: event.conversationId,
-      participantId: event.participantId,
-      changes: event.changes.map(AttributeChange.from),
-      attributes: event.attributes,
-      version: event.version,
-      observedAt: event.observedAt,
-    });
+  attributesChanged(@Root() item: StreamItem, @Args(() => AttributesChangedArgs) _args: AttributesChangedArgs): AttributesChange {
+    if (item.kind === "slow-consumer") throw slowConsumer(item.cursor, item.behind);
+    // One event object is shared by every subscriber of the same entry (see ChangeStream): build once.
+    let built = shapes.get(item);
+    if (!built) {
+      built = toAttributesChange(item);
+      shapes.set(item, built);
+    }
+    return built;
   }
+}
+
+const shapes = new WeakMap<AttributesChangeEvent, AttributesChange>();
+
+function toAttributesChange(item: AttributesChangeEvent): AttributesChange {
+    return Object.assign(new AttributesChange(), {
+      cursor: item.cursor,
+      snapshot: item.snapshot,
+      conversationId: item.conversationId,
+      participantId: item.participantId,
+      participant: Participant.from({ ...item.participant, attributes: item.attributes }, item.version),
+      changes: item.changes.map(AttributeChange.from),
+      attributes: item.attributes,
+      version: item.version,
+      observedAt: item.observedAt,
+    });
 }

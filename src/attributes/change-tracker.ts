@@ -1,0 +1,370 @@
+/**
+ * The one place where every participant state the gateway learns is deduplicated, ordered and
+ * appended to the change log.
+ *
+ * Inputs (already parsed from Genesys, see genesys/attribute-events.ts):
+ * - conversation snapshots (`v2.routing.queues.{id}.conversations`): each participant's full
+ *   map, **no time** — a late snapshot looks exactly like a new one;
+ * - attribute detail events (`v2.detail.events.conversation.{id}.attributes`): one participant's
+ *   map (full or delta: unknown) with `eventTime` in epoch ms, which may be equal for two
+ *   writes made visible in the same millisecond;
+ * - REST reads (`GET /api/v2/conversations/{id}`): what Genesys shows now — the authority.
+ *
+ * Rules, so that the state a subscriber sees never goes back to an older one:
+ * 1. a state equal to the one known yields nothing (duplicates, heartbeat-like snapshots);
+ * 2. a detail event older than the newest one applied is dropped;
+ * 3. a notification is *suspect* — not appended, and a confirming REST read is asked for — when
+ *    - it sets a key back to a value the log already replaced (a late snapshot or event), or
+ *    - it is a detail event with the same `eventTime` as the newest one and a different map, or
+ *    - it is a timeless snapshot changing a conversation that changed less than `settleMs` ago
+ *      (two changes that close together may arrive in either order);
+ * 4. a read is appended as the truth, unless the conversation changed while the read was in
+ *    flight and the read disagrees: then the read is repeated (the caller re-reads).
+ * A conversation first learned from a read gets its baseline without an entry (nothing
+ * changed as far as anyone can tell); one first learned from a notification gets entries with
+ * `previous: null` (it is new to every subscriber).
+ *
+ * Pure apart from the injected log and clock; tested with a virtual clock in
+ * test/attributes/change-tracker.test.ts.
+ */
+import { attributeMap, attributeValue, mergeAttributes, type AttributeMap } from "./attribute-map.js";
+import { diffAttributes } from "./changes.js";
+import type { ChangeLog, ChangeSource, ParticipantInfo } from "./change-log.js";
+import { attributesVersion } from "./version.js";
+
+/** One participant as a snapshot or a read shows it. */
+export interface ObservedParticipant {
+  info: ParticipantInfo;
+  attributes: AttributeMap;
+}
+
+/** A notification, parsed. */
+export type Observation =
+  | {
+      kind: "snapshot";
+      conversationId: string;
+      /** The queue of the topic it came on, if any. */
+      queueId?: string;
+      participants: readonly ObservedParticipant[];
+      /** Every participant has ended. */
+      ended: boolean;
+    }
+  | {
+      kind: "detail";
+      conversationId: string;
+      participantId: string;
+      attributes: AttributeMap;
+      /** Epoch ms, when the event carries it. */
+      eventTime?: number;
+    };
+
+/** What the tracker made of an observation. */
+export interface Verdict {
+  /** Entries appended (0 for duplicates, dropped and suspect observations). */
+  appended: number;
+  /** A REST read of the conversation should confirm what the notification claimed. */
+  confirm: boolean;
+}
+
+/** Handed out by {@link ChangeTracker.beginRead}; gives the read's result back its context. */
+export interface ReadTicket {
+  conversationId: string;
+  /** The tracked record when the read started: a result for a conversation forgotten meanwhile is ignored. */
+  record: object;
+  /** The conversation's revision when the read started. */
+  revision: number;
+}
+
+/** A participant's state as the log has delivered it (what a snapshot event shows). */
+export interface CommittedParticipant {
+  info: ParticipantInfo;
+  attributes: AttributeMap;
+  /** The newest log `seq` this state includes. */
+  seq: number;
+}
+
+/** Options of {@link ChangeTracker}. */
+export interface ChangeTrackerOptions {
+  log: ChangeLog;
+  /** Clock, epoch ms. */
+  now: () => number;
+  /**
+   * Two snapshot changes of one conversation closer than this (ms) may have arrived out of
+   * order: the later one is confirmed by a read. Should exceed the notification reorder window.
+   * Default 1 000.
+   */
+  settleMs?: number;
+  /** Replaced values remembered per key, to recognise a key going back. Default 8. */
+  historyDepth?: number;
+  /** Called when an append fails (a shared log unreachable); the state is re-learned by reconciliation. */
+  onAppendError?: (error: unknown) => void;
+}
+
+interface TrackedParticipant {
+  info: ParticipantInfo;
+  /** The newest state decided on (what the next observation is compared with). */
+  attributes: AttributeMap;
+  /** Per key, values it had and lost (newest last), at most `historyDepth`. */
+  replaced: Map<string, string[]>;
+  /** Newest detail `eventTime` applied. */
+  eventTime?: number;
+  /** Where the current state came from: a read's state has no eventTime to order late events against. */
+  lastSource?: ChangeSource | "snapshot";
+  committed: { attributes: AttributeMap; seq: number };
+}
+
+interface TrackedConversation {
+  queueIds: Set<string>;
+  participants: Map<string, TrackedParticipant>;
+  /** A read or notification set the baseline. */
+  known: boolean;
+  /** Epoch ms of the newest change decided or suspected. */
+  changedAt: number;
+  /** Bumped on every appended change. */
+  revision: number;
+  /** Epoch ms when every participant was seen ended. */
+  endedAt?: number;
+  /** A confirming read is wanted. */
+  suspect: boolean;
+}
+
+/** See the file comment. */
+export class ChangeTracker {
+  private readonly conversations = new Map<string, TrackedConversation>();
+  private readonly settleMs: number;
+  private readonly historyDepth: number;
+
+  constructor(private readonly options: ChangeTrackerOptions) {
+    this.settleMs = options.settleMs ?? 1_000;
+    this.historyDepth = options.historyDepth ?? 8;
+    options.log.listen((entry) => {
+      const p = this.conversations.get(entry.conversationId)?.participants.get(entry.participantId);
+      if (p) p.committed = { attributes: entry.attributes, seq: entry.seq };
+    });
+  }
+
+  /** Applies a notification (see the rules in the file comment). */
+  observe(observation: Observation): Verdict {
+    const now = this.options.now();
+    const conversation = this.conversation(observation.conversationId);
+    const fresh = !conversation.known;
+    conversation.known = true;
+    let appended = 0;
+    let suspect = false;
+    if (observation.kind === "snapshot") {
+      if (observation.queueId) conversation.queueIds.add(observation.queueId);
+      for (const p of observation.participants) if (p.info.queueId) conversation.queueIds.add(p.info.queueId);
+      const settling = !fresh && now - conversation.changedAt < this.settleMs;
+      for (const observed of observation.participants) {
+        const tracked = this.participant(conversation, observed.info);
+        const changes = diffAttributes(tracked.attributes, observed.attributes);
+        if (changes.length === 0) continue;
+        if (settling || this.goesBack(tracked, observed.attributes)) {
+          suspect = true;
+          continue;
+        }
+        appended += this.append(observation.conversationId, conversation, tracked, observed.attributes, "notification");
+        tracked.lastSource = "snapshot";
+      }
+      if (observation.ended && observation.participants.length > 0) conversation.endedAt ??= now;
+    } else {
+      const tracked = this.participant(conversation, { id: observation.participantId, conversationId: observation.conversationId, purpose: "unknown" });
+      const next = mergeAttributes(tracked.attributes, observation.attributes);
+      const changes = diffAttributes(tracked.attributes, next);
+      const time = observation.eventTime;
+      if (time !== undefined && tracked.eventTime !== undefined && time < tracked.eventTime) {
+        // Overtaken by a newer event: nothing to do.
+      } else if (changes.length > 0) {
+        const tie = time !== undefined && time === tracked.eventTime;
+        // Without a time of its own (or against a state a read or snapshot gave, which has none),
+        // an event close behind the last change may be older than it.
+        const unordered = time === undefined || tracked.lastSource !== "notification";
+        const settling = unordered && !fresh && now - conversation.changedAt < this.settleMs;
+        if (tie || settling || this.goesBack(tracked, next)) suspect = true;
+        else {
+          if (time !== undefined) tracked.eventTime = time;
+          appended += this.append(observation.conversationId, conversation, tracked, next, "notification");
+        }
+      } else if (time !== undefined && (tracked.eventTime === undefined || time > tracked.eventTime)) {
+        tracked.eventTime = time;
+      }
+    }
+    if (suspect) {
+      conversation.suspect = true;
+      conversation.changedAt = now;
+    }
+    return { appended, confirm: suspect };
+  }
+
+  /** Starts a REST read of a conversation; pass the ticket to {@link applyRead} with its result. */
+  beginRead(conversationId: string): ReadTicket {
+    const record = this.conversation(conversationId);
+    return { conversationId, record, revision: record.revision };
+  }
+
+  /**
+   * Applies what a REST read showed (`null`: Genesys no longer knows the conversation).
+   * @returns `retry: true` when the conversation changed during the read and the read disagrees
+   *   with that change: read again (at most a few times; the last read then wins).
+   */
+  applyRead(ticket: ReadTicket, participants: readonly ObservedParticipant[] | null, lastAttempt = false): { retry: boolean; appended: number } {
+    const conversation = this.conversations.get(ticket.conversationId);
+    // Forgotten (nobody watched it) while the read was in flight: the result is stale context.
+    if (conversation === undefined || conversation !== ticket.record) return { retry: false, appended: 0 };
+    if (participants === null) {
+      conversation.endedAt ??= this.options.now();
+      conversation.suspect = false;
+      return { retry: false, appended: 0 };
+    }
+    for (const p of participants) if (p.info.queueId) conversation.queueIds.add(p.info.queueId);
+    const seed = !conversation.known;
+    conversation.known = true;
+    if (conversation.revision !== ticket.revision && !lastAttempt) {
+      const disagrees = participants.some((p) => {
+        const tracked = conversation.participants.get(p.info.id);
+        return tracked !== undefined && diffAttributes(tracked.attributes, p.attributes).length > 0;
+      });
+      if (disagrees) return { retry: true, appended: 0 };
+    }
+    let appended = 0;
+    for (const observed of participants) {
+      const known = conversation.participants.has(observed.info.id);
+      const tracked = this.participant(conversation, observed.info);
+      if (seed && !known) {
+        tracked.attributes = attributeMap(observed.attributes);
+        tracked.committed = { attributes: tracked.attributes, seq: this.options.log.headSeq() };
+        continue;
+      }
+      if (diffAttributes(tracked.attributes, observed.attributes).length > 0) {
+        appended += this.append(ticket.conversationId, conversation, tracked, mergeAttributes(tracked.attributes, observed.attributes), "read");
+      }
+    }
+    if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
+    conversation.suspect = false;
+    return { retry: false, appended };
+  }
+
+  /** Whether the conversation's state is known (a read or notification gave a baseline). */
+  isKnown(conversationId: string): boolean {
+    return this.conversations.get(conversationId)?.known ?? false;
+  }
+
+  /** Whether a confirming read is wanted. */
+  isSuspect(conversationId: string): boolean {
+    return this.conversations.get(conversationId)?.suspect ?? false;
+  }
+
+  /** Epoch ms when every participant was seen ended (or Genesys forgot it), else undefined. */
+  endedAt(conversationId: string): number | undefined {
+    return this.conversations.get(conversationId)?.endedAt;
+  }
+
+  /**
+   * Marks a conversation not seen before as new to every subscriber: its next read appends
+   * each participant's keys with `previous: null` instead of taking them as a silent baseline
+   * (a conversation found in a queue after a gap entered it during the gap).
+   */
+  announce(conversationId: string): void {
+    this.conversation(conversationId).known = true;
+  }
+
+  /** Records that a conversation is routed through a queue (from a queue listing). */
+  addQueue(conversationId: string, queueId: string): void {
+    this.conversation(conversationId).queueIds.add(queueId);
+  }
+
+  /** Queues the conversation is known to be routed through. */
+  queuesOf(conversationId: string): string[] {
+    return [...(this.conversations.get(conversationId)?.queueIds ?? [])];
+  }
+
+  /** Known conversations routed through `queueId`. */
+  conversationsInQueue(queueId: string): string[] {
+    const ids: string[] = [];
+    for (const [id, c] of this.conversations) if (c.queueIds.has(queueId)) ids.push(id);
+    return ids;
+  }
+
+  /** Every tracked conversation id. */
+  conversationIds(): string[] {
+    return [...this.conversations.keys()];
+  }
+
+  /** The participants' states as delivered by the log, for snapshot events. */
+  committed(conversationId: string): CommittedParticipant[] {
+    const conversation = this.conversations.get(conversationId);
+    if (!conversation?.known) return [];
+    return [...conversation.participants.values()].map((p) => ({ info: p.info, attributes: p.committed.attributes, seq: p.committed.seq }));
+  }
+
+  /** Forgets a conversation (nobody watches it any more). */
+  forget(conversationId: string): void {
+    this.conversations.delete(conversationId);
+  }
+
+  /** Tracked conversations (for metrics and tests). */
+  get size(): number {
+    return this.conversations.size;
+  }
+
+  private goesBack(tracked: TrackedParticipant, next: AttributeMap): boolean {
+    for (const key of Object.keys(next)) {
+      const value = next[key]!;
+      if (attributeValue(tracked.attributes, key) === value) continue;
+      if (tracked.replaced.get(key)?.includes(value)) return true;
+    }
+    return false;
+  }
+
+  private append(conversationId: string, conversation: TrackedConversation, tracked: TrackedParticipant, next: AttributeMap, source: ChangeSource): number {
+    const changes = diffAttributes(tracked.attributes, next);
+    if (changes.length === 0) return 0;
+    for (const change of changes) {
+      const history = tracked.replaced.get(change.key) ?? [];
+      const kept = history.filter((v) => v !== change.value);
+      if (change.previous !== null) kept.push(change.previous);
+      tracked.replaced.set(change.key, kept.slice(-this.historyDepth));
+    }
+    const attributes = attributeMap(next);
+    tracked.attributes = attributes;
+    tracked.lastSource = source;
+    conversation.revision += 1;
+    conversation.changedAt = this.options.now();
+    this.options.log
+      .append({
+        conversationId,
+        participantId: tracked.info.id,
+        queueIds: [...conversation.queueIds],
+        changes,
+        attributes,
+        version: attributesVersion(attributes),
+        participant: tracked.info,
+        observedAt: this.options.now(),
+        source,
+      })
+      .catch((error: unknown) => this.options.onAppendError?.(error));
+    return 1;
+  }
+
+  private conversation(conversationId: string): TrackedConversation {
+    let conversation = this.conversations.get(conversationId);
+    if (!conversation) {
+      conversation = { queueIds: new Set(), participants: new Map(), known: false, changedAt: Number.NEGATIVE_INFINITY, revision: 0, suspect: false };
+      this.conversations.set(conversationId, conversation);
+    }
+    return conversation;
+  }
+
+  private participant(conversation: TrackedConversation, info: ParticipantInfo): TrackedParticipant {
+    let tracked = conversation.participants.get(info.id);
+    if (!tracked) {
+      const empty = attributeMap();
+      tracked = { info, attributes: empty, replaced: new Map(), committed: { attributes: empty, seq: 0 } };
+      conversation.participants.set(info.id, tracked);
+    } else if (info.purpose !== "unknown") {
+      // Snapshots lack startTime; keep what a read told.
+      tracked.info = { ...info, startTime: info.startTime ?? tracked.info.startTime };
+    }
+    return tracked;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Background reconciliation: re-reads watched conversations to heal notifications Genesys
+ * dropped without a socket drop (delivery is at-most-once), and confirms suspect notifications
+ * (see ChangeTracker) soonest.
+ *
+ * Reads are paced by a token bucket of `requestsPerMinute` (a share of the Genesys budget,
+ * default 20 % of 300/min = 60/min) holding at most `burst` tokens. Confirmations of suspect
+ * conversations go first and may use any token; the sweep over every watched conversation
+ * (round robin) keeps `reserve` tokens back for them. With N watched conversations and the
+ * default rate, each is re-read about every N seconds.
+ */
+/** Timers, injectable so tests run on a virtual clock. */
+export interface ReconcilerTimers {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  schedule(fn: () => void, ms: number): () => void;
+}
+
+/** Options of {@link Reconciler}. */
+export interface ReconcilerOptions {
+  /** Re-reads one conversation (fresh); failures are the reader's to log. */
+  read: (conversationId: string) => Promise<void>;
+  /** Conversations the sweep covers (watched and not ended), asked at the start of every round. */
+  watched: () => string[];
+  /** Reads per minute this loop may spend. */
+  requestsPerMinute: number;
+  /** Most tokens held (reads sent at once after a quiet spell). Default 5. */
+  burst?: number;
+  /** Tokens the sweep leaves for confirmations. Default 2 (capped below `burst`). */
+  reserve?: number;
+  timers?: ReconcilerTimers;
+  /** Called when a read fails (it is retried at the next round or confirmation). */
+  onError?: (conversationId: string, error: unknown) => void;
+}
+
+const realTimers: ReconcilerTimers = {
+  now: () => Date.now(),
+  schedule: (fn, ms) => {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+/** See the file comment. */
+export class Reconciler {
+  private readonly suspects = new Set<string>();
+  private round: string[] = [];
+  private tokens: number;
+  private refilledAt: number;
+  private cancel?: () => void;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private running = false;
+  private readonly timers: ReconcilerTimers;
+  private readonly burst: number;
+  private readonly reserve: number;
+  private readonly perMs: number;
+  /** Reads started (for tests and metrics). */
+  reads = 0;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    if (!(options.requestsPerMinute > 0)) throw new Error("requestsPerMinute must be > 0");
+    this.timers = options.timers ?? realTimers;
+    this.burst = Math.max(1, options.burst ?? 5);
+    this.reserve = Math.min(this.burst - 1, Math.max(0, options.reserve ?? 2));
+    this.perMs = options.requestsPerMinute / 60_000;
+    // Start with the reserve only: confirmations can run at once, the sweep waits for its budget.
+    this.tokens = this.reserve;
+    this.refilledAt = this.timers.now();
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.running = true;
+    this.wake(0);
+  }
+
+  /** Stops the loop (reads in flight finish). */
+  stop(): void {
+    this.running = false;
+    this.cancel?.();
+    this.cancel = undefined;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Asks for a confirming read of a conversation as soon as a token allows. */
+  suspect(conversationId: string): void {
+    this.suspects.add(conversationId);
+    this.wake(0);
+  }
+
+  /** Conversations waiting for a confirming read. */
+  get suspected(): number {
+    return this.suspects.size;
+  }
+
+  private wake(delayMs: number): void {
+    if (!this.running) return;
+    const at = this.timers.now() + delayMs;
+    if (at >= this.wakeAt) return;
+    this.cancel?.();
+    this.wakeAt = at;
+    this.cancel = this.timers.schedule(() => {
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      this.cancel = undefined;
+      this.tick();
+    }, delayMs);
+  }
+
+  private tick(): void {
+    if (!this.running) return;
+    this.refill();
+    while (this.suspects.size > 0 && this.tokens >= 1) {
+      const id = this.suspects.values().next().value as string;
+      this.suspects.delete(id);
+      this.spend(id);
+    }
+    while (this.suspects.size === 0 && this.tokens >= 1 + this.reserve) {
+      const id = this.nextInRound();
+      if (id === undefined) break;
+      this.spend(id);
+    }
+    const idle = this.suspects.size === 0 && this.round.length === 0 && this.options.watched().length === 0;
+    const needed = this.suspects.size > 0 ? 1 : 1 + this.reserve;
+    const wait = idle ? 1_000 : Math.max(1, Math.ceil((needed - this.tokens) / this.perMs));
+    this.wake(wait);
+  }
+
+  private nextInRound(): string | undefined {
+    if (this.round.length === 0) this.round = this.options.watched();
+    return this.round.shift();
+  }
+
+  private spend(conversationId: string): void {
+    this.tokens -= 1;
+    this.reads += 1;
+    this.options.read(conversationId).catch((error: unknown) => this.options.onError?.(conversationId, error));
+  }
+
+  private refill(): void {
+    const now = this.timers.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) * this.perMs);
+    this.refilledAt = now;
+  }
+}

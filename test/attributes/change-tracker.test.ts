@@ -1,0 +1,161 @@
+/**
+ * ChangeTracker: the one place that dedupes, orders and appends. Each rule of
+ * src/attributes/change-tracker.ts against a virtual clock and an in-memory log: duplicates,
+ * late and equal-time detail events, late queue snapshots (a key going back, or two changes in
+ * one settle window), reads as the authority, reads racing notifications, prototype-free keys.
+ */
+import { describe, expect, it } from "vitest";
+import { attributeMap } from "../../src/attributes/attribute-map.js";
+import { InMemoryChangeLog, type ChangeEntry } from "../../src/attributes/change-log.js";
+import { ChangeTracker, type ObservedParticipant } from "../../src/attributes/change-tracker.js";
+
+function setup(settleMs = 1_000) {
+  let now = 10_000;
+  const log = new InMemoryChangeLog({ now: () => now, epoch: "t" });
+  const entries: ChangeEntry[] = [];
+  log.listen((e) => entries.push(e));
+  const tracker = new ChangeTracker({ log, now: () => now, settleMs });
+  return { log, tracker, entries, advance: (ms: number) => void (now += ms) };
+}
+
+const customer = (attributes: Record<string, string>): ObservedParticipant => ({
+  info: { id: "p", conversationId: "c", purpose: "customer" },
+  attributes: attributeMap(attributes),
+});
+const snapshot = (attributes: Record<string, string>, queueId = "q") =>
+  ({ kind: "snapshot", conversationId: "c", queueId, participants: [customer(attributes)], ended: false }) as const;
+const detail = (attributes: Record<string, string>, eventTime?: number) =>
+  ({ kind: "detail", conversationId: "c", participantId: "p", attributes: attributeMap(attributes), eventTime }) as const;
+
+describe("ChangeTracker", () => {
+  it("seeds a baseline from a read without an entry, then appends only what changed", () => {
+    const { tracker, entries } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1", b: "1" })]);
+    expect(entries).toHaveLength(0);
+    tracker.observe(snapshot({ a: "1", b: "2" }));
+    expect(entries.map((e) => e.changes)).toEqual([[{ key: "b", previous: "1", value: "2" }]]);
+    expect(entries[0]!.queueIds).toEqual(["q"]);
+    // The same state again (a duplicate, or another participant's change): nothing.
+    expect(tracker.observe(snapshot({ a: "1", b: "2" }))).toEqual({ appended: 0, confirm: false });
+    expect(entries).toHaveLength(1);
+  });
+
+  it("lists every key with previous null for a conversation first learned from a notification", () => {
+    const { tracker, entries } = setup();
+    tracker.observe(snapshot({ a: "1" }));
+    expect(entries[0]!.changes).toEqual([{ key: "a", previous: null, value: "1" }]);
+  });
+
+  it("drops a detail event older than the newest applied", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(detail({ a: "2" }, 200));
+    advance(5);
+    expect(tracker.observe(detail({ a: "1" }, 100))).toEqual({ appended: 0, confirm: false });
+    expect(entries.map((e) => e.attributes.a)).toEqual(["2"]);
+  });
+
+  it("asks for a confirming read when two detail events share an eventTime, and appends the read", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(detail({ a: "2" }, 100)); // the newer write, delivered first
+    advance(3);
+    expect(tracker.observe(detail({ a: "1" }, 100))).toEqual({ appended: 0, confirm: true });
+    expect(tracker.isSuspect("c")).toBe(true);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "2" })]);
+    expect(tracker.isSuspect("c")).toBe(false);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["2"]);
+  });
+
+  it("holds a late queue snapshot that sets a key back to a replaced value until a read confirms", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(snapshot({ a: "1" }));
+    advance(5_000);
+    tracker.observe(snapshot({ a: "2" }));
+    advance(5_000); // well outside the settle window: only the regression rule applies
+    expect(tracker.observe(snapshot({ a: "1" }))).toEqual({ appended: 0, confirm: true });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "2" })]);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1", "2"]);
+    // A genuine return to an old value is appended once a read shows it.
+    advance(5_000);
+    expect(tracker.observe(snapshot({ a: "1" })).confirm).toBe(true);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1" })]);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1", "2", "1"]);
+    expect(entries.at(-1)!.source).toBe("read");
+  });
+
+  it("confirms a snapshot change that follows another within the settle window (either could be the older)", () => {
+    const { tracker, entries, advance } = setup(1_000);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(snapshot({ a: "3" })); // the newest write, overtaking the one before
+    advance(200);
+    expect(tracker.observe(snapshot({ a: "2" })).confirm).toBe(true); // never seen, but too close to trust
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["3"]);
+    advance(1_500);
+    expect(tracker.observe(snapshot({ a: "4" }))).toEqual({ appended: 1, confirm: false });
+  });
+
+  it("repeats a read that raced a change and disagrees with it, then lets the last attempt win", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    const ticket = tracker.beginRead("c");
+    tracker.observe(detail({ a: "1" }, 100)); // arrives while the read is in flight
+    advance(10);
+    expect(tracker.applyRead(ticket, [customer({ a: "0" })])).toEqual({ retry: true, appended: 0 });
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1"]);
+    const again = tracker.beginRead("c");
+    expect(tracker.applyRead(again, [customer({ a: "1" })])).toEqual({ retry: false, appended: 0 });
+    // A read that raced and agrees needs no retry; one that still disagrees on its last attempt wins.
+    const last = tracker.beginRead("c");
+    tracker.observe(detail({ a: "5" }, 200));
+    expect(tracker.applyRead(last, [customer({ a: "6" })], true)).toEqual({ retry: false, appended: 1 });
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1", "5", "6"]);
+  });
+
+  it("confirms a detail event that arrives close behind a state a read gave (the read has no eventTime)", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    tracker.observe(detail({ a: "1" }, 100));
+    advance(2_000);
+    // Reconciliation read: a=3 (the events of 2 and 3 are still on their way, or lost).
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    advance(100);
+    expect(tracker.observe(detail({ a: "2" }, 200))).toEqual({ appended: 0, confirm: true });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    expect(entries.map((e) => e.attributes.a)).toEqual(["1", "3"]);
+    // Once settled, newer events are trusted by their time again.
+    advance(2_000);
+    expect(tracker.observe(detail({ a: "4" }, 400)).appended).toBe(1);
+  });
+
+  it("treats toString, constructor and __proto__ as plain keys", () => {
+    const { tracker, entries } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({})]);
+    const tricky = JSON.parse('{"toString":"a","constructor":"b","__proto__":"c","hasOwnProperty":"d"}') as Record<string, string>;
+    tracker.observe(snapshot(tricky));
+    const [first] = entries;
+    expect(first!.changes.map((c) => [c.key, c.previous, c.value])).toEqual([
+      ["__proto__", null, "c"],
+      ["constructor", null, "b"],
+      ["hasOwnProperty", null, "d"],
+      ["toString", null, "a"],
+    ]);
+    expect(Object.getPrototypeOf(first!.attributes)).toBeNull();
+    expect(Object.keys(first!.attributes).sort()).toEqual(["__proto__", "constructor", "hasOwnProperty", "toString"]);
+    // The same map again is a duplicate: inherited members never make a key look changed.
+    expect(tracker.observe(snapshot(tricky)).appended).toBe(0);
+  });
+
+  it("gives snapshot views of what the log delivered, with the seq they include", () => {
+    const { tracker, log } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
+    expect(tracker.committed("c")).toMatchObject([{ info: { id: "p" }, attributes: { a: "0" }, seq: 0 }]);
+    tracker.observe(detail({ a: "1" }, 5));
+    expect(tracker.committed("c")).toMatchObject([{ attributes: { a: "1" }, seq: log.headSeq() }]);
+    expect(tracker.conversationsInQueue("q")).toEqual([]);
+    tracker.observe(snapshot({ a: "1" }, "q2"));
+    expect(tracker.conversationsInQueue("q2")).toEqual(["c"]);
+  });
+});

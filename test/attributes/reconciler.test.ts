@@ -1,0 +1,88 @@
+/**
+ * Reconciler pacing on a virtual clock: the sweep stays within its share of the budget,
+ * suspect conversations are read first, and a token reserve keeps confirmations prompt while
+ * the sweep runs.
+ */
+import { describe, expect, it } from "vitest";
+import { Reconciler, type ReconcilerTimers } from "../../src/attributes/reconciler.js";
+
+/** A virtual scheduler: `advance` runs due callbacks in time order. */
+function virtualTimers() {
+  let now = 0;
+  let tasks: Array<{ at: number; fn: () => void; id: number }> = [];
+  let nextId = 0;
+  const timers: ReconcilerTimers = {
+    now: () => now,
+    schedule: (fn, ms) => {
+      const id = nextId++;
+      tasks.push({ at: now + ms, fn, id });
+      return () => void (tasks = tasks.filter((t) => t.id !== id));
+    },
+  };
+  const advance = (ms: number) => {
+    const end = now + ms;
+    for (;;) {
+      tasks.sort((a, b) => a.at - b.at);
+      const task = tasks[0];
+      if (!task || task.at > end) break;
+      tasks.shift();
+      now = task.at;
+      task.fn();
+    }
+    now = end;
+  };
+  return { timers, advance };
+}
+
+describe("Reconciler", () => {
+  it("sweeps watched conversations round robin within requestsPerMinute", () => {
+    const { timers, advance } = virtualTimers();
+    const reads: string[] = [];
+    const reconciler = new Reconciler({
+      read: async (id) => void reads.push(id),
+      watched: () => ["a", "b", "c"],
+      requestsPerMinute: 60,
+      burst: 3,
+      reserve: 1,
+      timers,
+    });
+    reconciler.start();
+    advance(60_000);
+    // One read a second, plus the initial burst above the reserve.
+    expect(reads.length).toBeGreaterThanOrEqual(58);
+    expect(reads.length).toBeLessThanOrEqual(62);
+    expect(reads.slice(0, 6)).toEqual(["a", "b", "c", "a", "b", "c"]);
+    reconciler.stop();
+  });
+
+  it("reads a suspect conversation at once, ahead of the sweep, using the reserve", () => {
+    const { timers, advance } = virtualTimers();
+    const reads: Array<[number, string]> = [];
+    let now = 0;
+    const reconciler = new Reconciler({
+      read: async (id) => void reads.push([now, id]),
+      watched: () => ["a", "b", "c", "d"],
+      requestsPerMinute: 60,
+      burst: 3,
+      reserve: 2,
+      timers: { now: () => (now = timers.now()), schedule: timers.schedule },
+    });
+    reconciler.start();
+    advance(10_500);
+    const before = reads.length;
+    reconciler.suspect("x");
+    advance(1);
+    expect(reads.slice(before)).toEqual([[10_500, "x"]]);
+    reconciler.stop();
+  });
+
+  it("does nothing while nothing is watched", () => {
+    const { timers, advance } = virtualTimers();
+    let reads = 0;
+    const reconciler = new Reconciler({ read: async () => void (reads += 1), watched: () => [], requestsPerMinute: 600, timers });
+    reconciler.start();
+    advance(60_000);
+    expect(reads).toBe(0);
+    reconciler.stop();
+  });
+});
