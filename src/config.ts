@@ -45,18 +45,6 @@ export interface GatewayConfig {
   updateDeadlineMs: number;
   /** A notification socket silent for this long is considered dead and reconnected (ms). */
   heartbeatTimeoutMs: number;
-  /** How long the change log keeps entries (`CHANGE_LOG_RETENTION`: age, entries, bytes). */
-  changeLogRetention: ChangeLogRetention;
-  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`): every Genesys call waits on it (genesys/budget.ts); reconciliation spends its share at the lowest priority. */
-  genesysRequestsPerMinute: number;
-  /** Share in (0, 1] of that budget background reconciliation may spend (`RECONCILE_BUDGET_SHARE`). */
-  reconcileBudgetShare: number;
-  /** Two snapshot changes of one conversation closer than this are confirmed by a read (ms, `CHANGE_SETTLE_MS`). */
-  changeSettleMs: number;
-  /** A conversation or queue stays watched this long after its last subscriber left, so resuming with `after` has no gap (ms, `WATCH_LINGER_MS`). */
-  watchLingerMs: number;
-  /** Staleness bound of query answers served from the change log: at most this long since the conversation's last REST read (ms, `TRACKED_READ_MAX_AGE_MS`; 0 = always read Genesys). */
-  trackedReadMaxAgeMs: number;
   /** Caller auth (`GATEWAY_AUTH`, `GATEWAY_API_KEYS[_FILE]`, `GATEWAY_JWT_*`). */
   auth: AuthSettings;
   /** Cost and abuse limits (`MAX_*`, `RATE_LIMIT_REQUESTS_PER_MINUTE`; 0 disables one). */
@@ -75,6 +63,18 @@ export interface GatewayConfig {
    * SDK reads the other standard `OTEL_*` variables itself). `serviceName` from `OTEL_SERVICE_NAME`.
    */
   tracing: { endpoint?: URL; serviceName: string };
+  /** How long the change log keeps entries (`CHANGE_LOG_RETENTION`: age, entries, bytes). */
+  changeLogRetention: ChangeLogRetention;
+  /** The Genesys request budget of the OAuth client, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`): every Genesys call waits on it (genesys/budget.ts); reconciliation spends its share at the lowest priority. */
+  genesysRequestsPerMinute: number;
+  /** Share in (0, 1] of that budget background reconciliation may spend (`RECONCILE_BUDGET_SHARE`). */
+  reconcileBudgetShare: number;
+  /** Two snapshot changes of one conversation closer than this are confirmed by a read (ms, `CHANGE_SETTLE_MS`). */
+  changeSettleMs: number;
+  /** A conversation or queue stays watched this long after its last subscriber left, so resuming with `after` has no gap (ms, `WATCH_LINGER_MS`). */
+  watchLingerMs: number;
+  /** Staleness bound of query answers served from the change log: at most this long since the conversation's last REST read (ms, `TRACKED_READ_MAX_AGE_MS`; 0 = always read Genesys). */
+  trackedReadMaxAgeMs: number;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -102,22 +102,6 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   UPDATE_DEADLINE_MS: positiveMs(5_000),
   HEARTBEAT_TIMEOUT_MS: positiveMs(75_000),
-  CHANGE_LOG_RETENTION: z
-    .string()
-    .default("15m,100000,64mb")
-    .transform((text, ctx) => {
-      try {
-        return parseRetention(text);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. 15m,100000,64mb)` });
-        return z.NEVER;
-      }
-    }),
-  GENESYS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
-  RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
-  CHANGE_SETTLE_MS: positiveMs(1_000),
-  WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
-  TRACKED_READ_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   // Caller auth, browser safety and limits (README "Security").
   GATEWAY_AUTH: z
     .string()
@@ -149,6 +133,23 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://127.0.0.1:4318" }).optional()),
   OTEL_SERVICE_NAME: z.string().trim().min(1).default("genesys-participants-gateway"),
   NODE_ENV: optionalString,
+  // The change log and its reconciliation (README "Configuration").
+  CHANGE_LOG_RETENTION: z
+    .string()
+    .default("15m,100000,64mb")
+    .transform((text, ctx) => {
+      try {
+        return parseRetention(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. 15m,100000,64mb)` });
+        return z.NEVER;
+      }
+    }),
+  GENESYS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  RECONCILE_BUDGET_SHARE: z.coerce.number().gt(0).max(1).default(0.2),
+  CHANGE_SETTLE_MS: positiveMs(1_000),
+  WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  TRACKED_READ_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 });
 
 /** Every environment variable the gateway reads (each has a row in README.md, "Configuration"). */
@@ -197,12 +198,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     updateDeadlineMs: e.UPDATE_DEADLINE_MS,
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
-    changeLogRetention: e.CHANGE_LOG_RETENTION,
-    genesysRequestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
-    reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
-    changeSettleMs: e.CHANGE_SETTLE_MS,
-    watchLingerMs: e.WATCH_LINGER_MS,
-    trackedReadMaxAgeMs: e.TRACKED_READ_MAX_AGE_MS,
     auth: resolveAuth(e, genesys),
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
@@ -223,6 +218,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ? new URL(e.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined,
       serviceName: e.OTEL_SERVICE_NAME,
     },
+    changeLogRetention: e.CHANGE_LOG_RETENTION,
+    genesysRequestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
+    reconcileBudgetShare: e.RECONCILE_BUDGET_SHARE,
+    changeSettleMs: e.CHANGE_SETTLE_MS,
+    watchLingerMs: e.WATCH_LINGER_MS,
+    trackedReadMaxAgeMs: e.TRACKED_READ_MAX_AGE_MS,
   };
 }
 

@@ -146,17 +146,17 @@ async function main(): Promise<void> {
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     requestsPerMinute: config.genesysRequestsPerMinute,
     trackedReadMaxAgeMs: config.trackedReadMaxAgeMs,
+    auth: config.auth,
+    limits: config.limits,
+    cors: config.cors,
+    ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
+    introspection: config.introspection,
     changes: {
       retention: config.changeLogRetention,
       reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,
       settleMs: config.changeSettleMs,
       lingerMs: config.watchLingerMs,
     },
-    auth: config.auth,
-    limits: config.limits,
-    cors: config.cors,
-    ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
-    introspection: config.introspection,
   }).catch(async (error: unknown) => {
     await emulator?.close();
     throw listenError(error, "PORT", config.host, config.port);

@@ -77,8 +77,6 @@ export interface GatewayOptions {
   verify?: Partial<VerifyTiming>;
   /** A notification socket silent this long is replaced (ms). Default 75 000. */
   heartbeatTimeoutMs?: number;
-  /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
-  changes?: ChangeFeedSettings;
   /**
    * The Genesys request budget per minute every API call waits on (`GENESYS_REQUESTS_PER_MINUTE`,
    * genesys/budget.ts). Default 300. Reconciliation's own pace (`changes.reconcileRequestsPerMinute`)
@@ -95,6 +93,8 @@ export interface GatewayOptions {
   introspection?: boolean;
   /** Readiness thresholds (see health/readiness.ts); defaults suit production. */
   readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
+  /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
+  changes?: ChangeFeedSettings;
 }
 
 /** A running gateway. */
@@ -140,12 +140,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const observability = { logger, metrics };
   countUpstreamCalls(genesys);
   await genesys.authenticate();
-  // The change feed over a pool of notification channels (issue 8).
+  // The change feed (issue 8): change log, reconciler and the pool of notification channels.
   const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
-  const channel = changes.channels;
-  // Readiness (issue 7): fed by the Genesys client's and the channel pool's events.
-  const readiness = trackReadiness(genesys, channel, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
-  metrics.trackNotificationChannel(channel);
+  // Readiness and metrics (issue 7) follow every channel of the pool.
+  const readiness = trackReadiness(genesys, changes.channels, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
+  metrics.trackNotificationChannels(changes.channels);
   // Query reads shared across operations and served from the change log when current (issue 9).
   const reads = new SharedConversationReads({
     fetch: async (id) => {
@@ -163,6 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       backend: genesys,
       timing: options.verify,
       observeRead: changes.observeRead,
+      // Confirmation from the change log (issue 9).
       confirmations: changes.confirmations,
       onOutcome: (o) => metrics.observeUpdate(o),
     }),

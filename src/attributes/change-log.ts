@@ -14,21 +14,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { approximateBytes, type AttributeMap } from "./attribute-map.js";
+import type { ParticipantSnapshot } from "../genesys/participants.js";
 import type { AttributeChange } from "./changes.js";
 
 /** Who a participant is, without its attributes (the rest of `ParticipantSnapshot`). Times ISO-8601. */
-export interface ParticipantInfo {
-  id: string;
-  conversationId: string;
-  name?: string;
-  purpose: string;
-  state?: string;
-  address?: string;
-  userId?: string;
-  queueId?: string;
-  startTime?: string;
-  endTime?: string;
-}
+export type ParticipantInfo = Omit<ParticipantSnapshot, "attributes">;
 
 /** Where the state in an entry was learned. */
 export type ChangeSource = "notification" | "read";

@@ -12,6 +12,7 @@ import type { Models } from "purecloud-platform-client-v2";
 import { BudgetExhaustedError } from "../genesys/budget.js";
 import { GenesysError } from "../genesys/errors.js";
 import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/participants.js";
+import { attributeValue } from "./attribute-map.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { attributesVersion } from "./version.js";
 
@@ -344,7 +345,7 @@ export class AttributeUpdater {
           }
           seen = woke.state.participant;
           confirmedBy = "change-log";
-          changed = woke.state.changedKeys.filter((k) => !(k in wanted) || !shows(seen.attributes, k, wanted[k]!));
+          changed = woke.state.changedKeys.filter((k) => !Object.hasOwn(wanted, k) || !shows(seen.attributes, k, wanted[k]!));
         } else {
           poll = undefined;
           if (!live) wait = Math.min(this.timing.maxPollMs, wait * this.timing.pollGrowth);
@@ -367,7 +368,7 @@ export class AttributeUpdater {
         lastSeen = seen;
         const shown = seen.attributes;
         for (const k of keys) if (shows(shown, k, wanted[k]!)) landed.add(k);
-        for (const k of changed) if (!(k in wanted)) others.add(k);
+        for (const k of changed) if (!Object.hasOwn(wanted, k)) others.add(k);
         if (keys.every((k) => shows(shown, k, wanted[k]!))) {
           if (request.expectedVersion !== undefined && others.size > 0) {
             const conflicting = [...others].sort();
@@ -512,7 +513,7 @@ export class AttributeUpdater {
 
 /** Whether `attributes` shows `value` for `key`; "" also matches a missing key (delete semantics are unknown). */
 function shows(attributes: Record<string, string>, key: string, value: string): boolean {
-  const own = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  const own = attributeValue(attributes, key);
   return own === value || (value === "" && own === undefined);
 }
 

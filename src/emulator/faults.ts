@@ -2,9 +2,9 @@
  * Fault settings of the emulator: a zod schema, the defaults, and the merge rule used by
  * `PUT /emulator/faults` (given fields over the *defaults*, so `PUT {}` restores them).
  *
- * The notification fields (`dropRate` … `answerPings`, `eventTimeResolutionMs`,
- * `refuseSockets`) are read by the notification service (through a getter the server passes it);
- * the rest are applied by the REST layer (server.ts, auth.ts, writes.ts).
+ * The notification fields (`dropRate` … `answerPings`, `refuseSockets`, `eventTimeResolutionMs`)
+ * are read by the notification service (through a getter the server passes it); the rest are
+ * applied by the REST layer (server.ts, auth.ts, writes.ts).
  */
 import { z } from "zod";
 
@@ -57,12 +57,6 @@ export const FaultsSchema = z.strictObject({
    */
   answerPings: z.boolean(),
   /**
-   * Notification service: `eventTime` of attribute detail events is rounded down to a multiple
-   * of this many ms, so writes made visible within one such window share an eventTime (Genesys
-   * documents no resolution). Default 1.
-   */
-  eventTimeResolutionMs: z.number().int().min(1).max(3_600_000),
-  /**
    * Login: every `POST /oauth/token` is answered 401 `bad.credentials`, as after the OAuth
    * client's secret was rotated or the client deleted (tokens already issued keep working
    * until they expire). Default false.
@@ -73,6 +67,12 @@ export const FaultsSchema = z.strictObject({
    * down; channels and subscriptions are kept). Default false.
    */
   refuseSockets: z.boolean(),
+  /**
+   * Notification service: `eventTime` of attribute detail events is rounded down to a multiple
+   * of this many ms, so writes made visible within one such window share an eventTime (Genesys
+   * documents no resolution). Default 1.
+   */
+  eventTimeResolutionMs: z.number().int().min(1).max(3_600_000),
 });
 
 /** The complete fault settings. */
@@ -100,9 +100,9 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
   answerPings: true,
-  eventTimeResolutionMs: 1,
   rejectLogins: false,
   refuseSockets: false,
+  eventTimeResolutionMs: 1,
 });
 
 /** Result of {@link parseFaultsPatch}: the validated patch, or a readable error message. */

@@ -29,12 +29,12 @@ export interface ChannelPoolEvents {
   event: [NotificationEnvelope];
   /** One channel's socket is open again; events of these topics in between were lost. */
   reconnected: [string[]];
-  /**
-   * The pool's socket state changed (readiness, metrics): `down` while any channel's socket is
-   * down, `open` when every channel's is open, `closed` once all are closed, `idle` before any.
-   */
+  /** The pool's socket state changed (see {@link NotificationChannelPool.state}). */
   state: [NotificationSocketState];
 }
+
+/** Worst first: the pool's state is the first of these that any channel is in. */
+const STATE_ORDER: readonly NotificationSocketState[] = ["down", "closed", "idle", "open"];
 
 /** Options of {@link NotificationChannelPool}. */
 export interface ChannelPoolOptions {
@@ -48,6 +48,7 @@ export interface ChannelPoolOptions {
 
 interface Slot {
   channel: NotificationChannel;
+  /** The channel's socket state, from its `state` events. */
   state: NotificationSocketState;
   /** Topic → holders, for topics placed on this channel. */
   refs: Map<string, number>;
@@ -59,7 +60,7 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
   private readonly placement = new Map<string, Slot>();
   private readonly maxTopics: number;
   private readonly maxChannels: number;
-  private state: NotificationSocketState = "idle";
+  private aggregate: NotificationSocketState = "idle";
 
   constructor(private readonly options: ChannelPoolOptions) {
     super();
@@ -107,14 +108,23 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     return this.placement.get(topic)?.channel.isLive(topic) ?? false;
   }
 
-  /** Distinct topics held by at least one subscriber, over every channel. */
-  get heldTopicCount(): number {
-    return this.slots.reduce((n, s) => n + s.channel.heldTopicCount, 0);
-  }
-
   /** Topics subscribed on every channel. */
   get topics(): string[] {
     return this.slots.flatMap((s) => s.channel.topics);
+  }
+
+  /** Distinct topics held by at least one holder, over every channel (readiness: notifications matter only above 0). */
+  get heldTopicCount(): number {
+    return this.placement.size;
+  }
+
+  /**
+   * The state of the pool's sockets as one: `open` when every channel's socket is open;
+   * otherwise the worst state a channel is in (`down`, then `closed`, then `idle`); `idle`
+   * before the first channel exists (channels are created when topics are first acquired).
+   */
+  get state(): NotificationSocketState {
+    return this.aggregate;
   }
 
   /** Channels created so far. */
@@ -147,13 +157,6 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     if (this.placement.get(topic) === slot) this.placement.delete(topic);
   }
 
-  private updateState(): void {
-    const next = aggregate(this.slots.map((s) => s.state));
-    if (next === this.state) return;
-    this.state = next;
-    this.emit("state", next);
-  }
-
   private addSlot(): Slot {
     if (this.slots.length >= this.maxChannels) {
       throw new TopicLimitError(
@@ -161,25 +164,26 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
       );
     }
     const channel = this.options.createChannel();
-    const slot: Slot = { channel, refs: new Map(), state: "idle" };
+    const slot: Slot = { channel, state: "idle", refs: new Map() };
     channel.on("event", (envelope) => this.emit("event", envelope));
+    channel.on("reconnected", () => this.emit("reconnected", channel.topics));
     channel.on("state", (state) => {
       slot.state = state;
       this.updateState();
     });
-    channel.on("reconnected", () => this.emit("reconnected", channel.topics));
     this.slots.push(slot);
+    this.updateState();
     return slot;
   }
-}
 
-/** The pool's state from its channels' (see ChannelPoolEvents.state). */
-function aggregate(states: NotificationSocketState[]): NotificationSocketState {
-  if (states.length === 0) return "idle";
-  if (states.includes("down")) return "down";
-  if (states.every((s) => s === "closed")) return "closed";
-  if (states.every((s) => s === "open" || s === "closed")) return "open";
-  return "idle";
+  /** Recomputes {@link state}; emits `state` when it changed. */
+  private updateState(): void {
+    const states = new Set(this.slots.map((s) => s.state));
+    const next = this.slots.length === 0 ? "idle" : (STATE_ORDER.find((state) => states.has(state)) ?? "idle");
+    if (next === this.aggregate) return;
+    this.aggregate = next;
+    this.emit("state", next);
+  }
 }
 
 function group(placed: Array<[Slot, string]>): Map<Slot, string[]> {

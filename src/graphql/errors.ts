@@ -3,17 +3,17 @@
  * the message. Codes (README "Errors"):
  * - `BAD_USER_INPUT` invalid arguments; nothing was done;
  * - `UPSTREAM_UNAVAILABLE` Genesys could not be reached or failed;
+ * - `UPSTREAM_LIMIT` a Genesys limit the gateway cannot go past (e.g. notification topics);
+ * - `CURSOR_EXPIRED` a resume cursor (`after`) the change log cannot resume from;
+ * - `SLOW_CONSUMER` a subscriber fell too far behind (`extensions.cursor`: resume after it);
  * - `UNAUTHENTICATED` no or bad credentials (HTTP 401, WebSocket close 4401);
  * - `FORBIDDEN` the caller lacks the scope the operation needs; nothing was done;
  * - `QUERY_TOO_COMPLEX` the operation exceeds a cost limit (`extensions.limit` names it);
  * - `RATE_LIMITED` the caller sent too many operations (`extensions.retryAfterSeconds`);
  * - `SUBSCRIPTION_LIMIT_REACHED` too many open subscriptions (`extensions.limit`);
  * - `SUBSCRIPTION_REQUIRES_WEBSOCKET` a subscription sent over HTTP;
- * - `UPSTREAM_LIMIT` a Genesys limit the gateway cannot go past (e.g. notification topics);
  * - `UPSTREAM_BUDGET_EXHAUSTED` the Genesys request budget could not serve the call before its
  *   deadline; nothing was sent;
- * - `CURSOR_EXPIRED` a resume cursor the change log cannot resume from;
- * - `SLOW_CONSUMER` a subscriber fell too far behind;
  * - `INTERNAL_SERVER_ERROR` anything else (message masked).
  */
 import { GraphQLError } from "graphql";
@@ -26,29 +26,6 @@ export function badUserInput(message: string, field?: string): GraphQLError {
 /** Genesys failed (after retries) while serving a query; `status` is its HTTP status (0 = unreachable). */
 export function upstreamUnavailable(message: string, status: number, genesysCode: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "UPSTREAM_UNAVAILABLE", status, genesysCode } });
-}
-
-/** `after` names a position the change log no longer covers or never issued; nothing is replayed. */
-export function cursorExpired(message: string): GraphQLError {
-  return new GraphQLError(`${message}; subscribe without after (or with includeSnapshot) to start again`, { extensions: { code: "CURSOR_EXPIRED" } });
-}
-
-/** The subscriber fell too far behind and is ended; `cursor` is the last event it received: resume after it. */
-export function slowConsumer(cursor: string, behind: number): GraphQLError {
-  return new GraphQLError(
-    `this subscription fell too far behind (${behind} events waiting) and was ended; resume with after: extensions.cursor`,
-    { extensions: { code: "SLOW_CONSUMER", cursor } },
-  );
-}
-
-/** A Genesys limit the gateway cannot go past (e.g. every notification channel full). */
-export function upstreamLimit(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UPSTREAM_LIMIT" } });
-}
-
-/** The Genesys request budget could not serve this call in time (genesys/budget.ts); nothing was sent to Genesys. Retry later. */
-export function budgetExhausted(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UPSTREAM_BUDGET_EXHAUSTED" } });
 }
 
 /** No or invalid credentials. `message` must not contain the credential. */
@@ -93,4 +70,27 @@ export function subscriptionRequiresWebSocket(): GraphQLError {
     "Subscriptions are served over WebSocket only: connect to ws(s)://<gateway>/graphql with the graphql-ws protocol (graphql-transport-ws).",
     { extensions: { code: "SUBSCRIPTION_REQUIRES_WEBSOCKET" } },
   );
+}
+
+/** `after` names a position the change log no longer covers or never issued; nothing is replayed. */
+export function cursorExpired(message: string): GraphQLError {
+  return new GraphQLError(`${message}; subscribe without after (or with includeSnapshot) to start again`, { extensions: { code: "CURSOR_EXPIRED" } });
+}
+
+/** The subscriber fell too far behind and is ended; `cursor` is the last event it received: resume after it. */
+export function slowConsumer(cursor: string, behind: number): GraphQLError {
+  return new GraphQLError(
+    `this subscription fell too far behind (${behind} events waiting) and was ended; resume with after: extensions.cursor`,
+    { extensions: { code: "SLOW_CONSUMER", cursor } },
+  );
+}
+
+/** A Genesys limit the gateway cannot go past (e.g. every notification channel full). */
+export function upstreamLimit(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UPSTREAM_LIMIT" } });
+}
+
+/** The Genesys request budget could not serve this call in time (genesys/budget.ts); nothing was sent to Genesys. Retry later. */
+export function budgetExhausted(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UPSTREAM_BUDGET_EXHAUSTED" } });
 }

@@ -7,7 +7,7 @@
  *
  * Results are keyed per event object (a WeakMap, so they go with the event) and per
  * `document + variables + operationName + caller`. `caller` is the authenticated identity in the
- * context when there is one (`context.caller.id`), so a result is never shared across callers.
+ * context when there is one (`context.caller`, kind and id), so a result is never shared across callers.
  * Drop-in for graphql-js `subscribe` as graphql-ws's `subscribe` option; `return()` on the
  * result ends the source stream at once, even while it waits for an event.
  */
@@ -20,7 +20,8 @@ export async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterabl
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
   const iterator = source[Symbol.asyncIterator]();
-  const caller = (args.contextValue as { caller?: { id?: unknown } } | undefined)?.caller?.id;
+  const who = (args.contextValue as { caller?: { kind?: unknown; id?: unknown } } | undefined)?.caller;
+  const caller = who ? `${String(who.kind)}:${String(who.id)}` : undefined;
   const key = `${print(args.document)}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}\u0000${String(caller ?? "")}`;
   const run = (payload: unknown): Promise<ExecutionResult> => {
     const exec = () => Promise.resolve(execute({ ...args, rootValue: payload }));

@@ -1,6 +1,6 @@
 /**
  * `GET /healthz` (liveness) and `GET /readyz` (readiness), and the wiring that feeds the
- * {@link ReadinessTracker} from the Genesys client's and the notification channel's events.
+ * {@link ReadinessTracker} from the Genesys client's and the notification channel pool's events (every channel's socket).
  *
  * - `/healthz` → 200 `{status: "ok", uptimeSeconds}` whenever the process and its event loop
  *   answer; it checks nothing else (a liveness probe must not restart a gateway because
@@ -12,25 +12,25 @@
 import express, { type Router } from "express";
 import { LOGIN_OPERATION, type GenesysClient } from "../genesys/client.js";
 import type { GenesysTargetDescription } from "../genesys/endpoint.js";
-import type { NotificationStateSource } from "../genesys/notifications.js";
+import type { NotificationChannelPool } from "../genesys/channel-pool.js";
 import { ReadinessTracker, type ReadinessOptions } from "./readiness.js";
 
 /**
- * Creates a tracker fed by `genesys` (`login`, `request` events) and `channel` (`state`).
+ * Creates a tracker fed by `genesys` (`login`, `request` events) and `channels`, the pool (`state`: every channel's socket as one).
  * @param options tracker settings (defaults: the wall clock, see {@link ReadinessOptions}).
  */
 export function trackReadiness(
   genesys: Pick<GenesysClient, "on">,
-  channel: NotificationStateSource,
+  channels: Pick<NotificationChannelPool, "on" | "heldTopicCount">,
   target: GenesysTargetDescription,
   options: Partial<Omit<ReadinessOptions, "genesys" | "heldTopics">> = {},
 ): ReadinessTracker {
-  const tracker = new ReadinessTracker({ now: Date.now, ...options, genesys: target, heldTopics: () => channel.heldTopicCount });
+  const tracker = new ReadinessTracker({ now: Date.now, ...options, genesys: target, heldTopics: () => channels.heldTopicCount });
   genesys.on("login", (result) => tracker.observeLogin(result));
   genesys.on("request", (event) => {
     if (event.operation !== LOGIN_OPERATION) tracker.observeApi(event);
   });
-  channel.on("state", (state) => tracker.observeSocket(state));
+  channels.on("state", (state) => tracker.observeSocket(state));
   return tracker;
 }
 

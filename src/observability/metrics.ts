@@ -18,7 +18,8 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { WebSocketServer } from "ws";
 import type { UpdateOutcome } from "../attributes/update.js";
-import type { NotificationSocketState, NotificationStateSource } from "../genesys/notifications.js";
+import type { NotificationChannelPool } from "../genesys/channel-pool.js";
+import type { NotificationSocketState } from "../genesys/notifications.js";
 import { notificationTopicKind } from "../genesys/topics.js";
 
 /** Most distinct `operation_name` values kept; further names are counted as `other`. */
@@ -74,14 +75,14 @@ export class GatewayMetrics {
     });
     this.socketState = new Gauge({
       name: "genesys_notification_socket_state",
-      help: "State of the Genesys notification socket: 1 for the current state (idle, open, down, closed), 0 for the others",
+      help: "State of the Genesys notification sockets (every channel of the pool): 1 for the current state (idle, open, down, closed; open only while every socket is open), 0 for the others",
       labelNames: ["state"],
       registers,
     });
     this.setSocketState("idle");
     this.reconnects = new Counter({
       name: "genesys_notification_reconnects_total",
-      help: "Times the Genesys notification socket was reconnected (and watched conversations re-read)",
+      help: "Times a Genesys notification socket (any channel of the pool) was reconnected (and the conversations it watched re-read)",
       registers,
     });
     this.events = new Counter({
@@ -117,11 +118,14 @@ export class GatewayMetrics {
     if (outcome.kind === "updated" && outcome.attempts > 0) this.confirmationDelay.observe(outcome.confirmedAfterMs / 1000);
   }
 
-  /** Follows the channel's socket state, reconnects and events. */
-  trackNotificationChannel(channel: Pick<NotificationStateSource, "on">): void {
-    channel.on("state", (state) => this.setSocketState(state));
-    channel.on("reconnected", () => this.reconnects.inc());
-    channel.on("event", (envelope) => this.events.inc({ topic_kind: notificationTopicKind(envelope.topicName) }));
+  /**
+   * Follows the pool's socket state (every channel's, as one: see `NotificationChannelPool.state`),
+   * and every channel's reconnects and events.
+   */
+  trackNotificationChannels(channels: Pick<NotificationChannelPool, "on">): void {
+    channels.on("state", (state) => this.setSocketState(state));
+    channels.on("reconnected", () => this.reconnects.inc());
+    channels.on("event", (envelope) => this.events.inc({ topic_kind: notificationTopicKind(envelope.topicName) }));
   }
 
   private setSocketState(current: NotificationSocketState): void {

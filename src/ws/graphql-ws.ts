@@ -92,7 +92,7 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
 
   const serverOptions: ServerOptions<Record<string, unknown> | undefined, Extra> = {
       schema: core.schema,
-      // One execution per change event for identical subscriptions, not one per subscriber.
+      // One execution per change event for identical subscriptions of one caller (issue 8).
       subscribe: subscribeShared,
       onConnect: async (ctx: WsContext) => {
         const { socket, request } = ctx.extra;

@@ -31,9 +31,9 @@ const DEFAULTS = {
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,
   answerPings: true,
-  eventTimeResolutionMs: 1,
   rejectLogins: false,
   refuseSockets: false,
+  eventTimeResolutionMs: 1,
 };
 
 beforeAll(async () => {

@@ -9,7 +9,6 @@ import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttributesChangedDocument, type AttributesChangedSubscription } from "../generated/graphql.js";
 import { readLog } from "../support/emulator-http.js";
-import { DEFAULT_LIMITS } from "../../src/limits/settings.js";
 import { control, createCall, startStack, subscribe, wsClient, type LiveSubscription, type Stack } from "../support/stack.js";
 
 const QUEUE = "a0000000-0000-4000-8000-0000000000c1";
@@ -37,12 +36,9 @@ describe("fan-out and channels", () => {
   let client: Client;
 
   beforeAll(async () => {
-    // Scale runs: one test client opens thousands of subscriptions, past the per-socket, per-caller
-    // and rate defaults (README "Limits"; 0 disables a limit).
-    stack = await startStack({
-      changes: { lingerMs: 0 },
-      limits: { ...DEFAULT_LIMITS, subscriptionsPerSocket: 0, subscriptionsPerCaller: 0, requestsPerMinute: 0 },
-    });
+    // 1,000 subscriptions on one socket from one caller: issue 6's per-socket, per-caller and
+    // rate caps are off here (test/gateway/limits.test.ts proves them).
+    stack = await startStack({ changes: { lingerMs: 0 }, limits: { subscriptionsPerSocket: 0, subscriptionsPerCaller: 0, requestsPerMinute: 0 } });
     client = wsClient(stack.gateway.wsUrl);
   });
   afterAll(async () => {
@@ -71,6 +67,11 @@ describe("fan-out and channels", () => {
     await stack.sdk.conversations.patchConversationsCallParticipantAttributes(last.conversationId, last.customerId, { attributes: { n: "1001" } });
     const change = (await subs[1_000]!.next(10_000)).data!.attributesChanged;
     expect(change).toMatchObject({ conversationId: last.conversationId, changes: [{ key: "n", previous: null, value: "1001" }] });
+    // Readiness and metrics follow both channels: every socket open, every held topic counted.
+    const ready = await (await fetch(new URL("/readyz", stack.gateway.url))).json();
+    expect(ready.checks.notifications).toMatchObject({ status: "ok", required: true, socket: "open", heldTopics: 1_001 });
+    const metrics = await (await fetch(stack.gateway.metricsUrl)).text();
+    expect(metrics).toMatch(/^genesys_notification_socket_state\{state="open"\} 1$/m);
     for (const s of subs) s.stop();
     await until(async () => ((await channels(stack)).every((c) => c.topics.length === 0) ? true : undefined), 30_000, "topics released");
   }, 120_000);

@@ -17,9 +17,12 @@ let call: TestCall;
 
 beforeAll(async () => {
   // Threshold 1: one failed exchange makes genesysApi fail (the default, 3, is covered by the unit test).
-  // lingerMs 0: a watch released by its last subscriber gives its topic back at once (with the
-  // default WATCH_LINGER_MS the topic, and so the socket's relevance to readiness, stays 60 s).
-  stack = await startStack({ heartbeatTimeoutMs: 5_000, readiness: { failureThreshold: 1, loginProbeIntervalMs: 100 }, changes: { lingerMs: 0 } });
+  stack = await startStack({
+    heartbeatTimeoutMs: 5_000,
+    readiness: { failureThreshold: 1, loginProbeIntervalMs: 100 },
+    // A watch ends with its last subscriber (no WATCH_LINGER_MS), so "nobody subscribed" is at once.
+    changes: { lingerMs: 0 },
+  });
 });
 afterAll(async () => {
   await stack?.close();

@@ -101,4 +101,29 @@ describe("NotificationChannelPool", () => {
     expect(reconnected).toEqual([["b"]]);
     expect(events).toEqual(["a"]);
   });
+
+  it("reports every channel's socket as one state (open only while all are open) and counts held topics over all channels", async () => {
+    const { pool: p, created } = pool(1, 3);
+    const states: string[] = [];
+    p.on("state", (state) => states.push(state));
+    expect(p.state).toBe("idle");
+    expect(p.heldTopicCount).toBe(0);
+    await p.acquire(["a", "b"]);
+    await p.acquire(["a"]); // a second holder: still two distinct topics
+    expect(created).toHaveLength(2);
+    expect(p.heldTopicCount).toBe(2);
+    created[0]!.emit("state", "open");
+    expect(p.state).toBe("idle"); // the second channel has not opened yet
+    created[1]!.emit("state", "open");
+    expect(p.state).toBe("open");
+    created[1]!.emit("state", "down");
+    expect(p.state).toBe("down");
+    created[1]!.emit("state", "open");
+    expect(p.state).toBe("open");
+    expect(states).toEqual(["open", "down", "open"]);
+    await p.release(["a", "b"]);
+    expect(p.heldTopicCount).toBe(1);
+    await p.release(["a"]);
+    expect(p.heldTopicCount).toBe(0);
+  });
 });

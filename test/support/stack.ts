@@ -42,11 +42,6 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   verify?: GatewayOptions["verify"];
   heartbeatTimeoutMs?: number;
-  changes?: GatewayOptions["changes"];
-  /** The gateway's Genesys request budget per minute. Default 100 000 (the tests' emulator allows as much). */
-  requestsPerMinute?: number;
-  /** Staleness bound of query answers served from the change log (ms); 0 always reads Genesys. Default the gateway's (30 000). */
-  trackedReadMaxAgeMs?: number;
   /** Caller auth; default `{mode: "none", reason: "embedded-demo"}` (anonymous callers with every scope). */
   auth?: GatewayOptions["auth"];
   limits?: GatewayOptions["limits"];
@@ -55,6 +50,11 @@ export interface StackOptions {
   /** The gateway's logger; default silent unless `TEST_LOG_LEVEL` is set. */
   logger?: GatewayOptions["logger"];
   readiness?: GatewayOptions["readiness"];
+  changes?: GatewayOptions["changes"];
+  /** The gateway's Genesys request budget per minute. Default 100 000 (the tests' emulator allows as much). */
+  requestsPerMinute?: number;
+  /** Staleness bound of query answers served from the change log (ms); 0 always reads Genesys. Default the gateway's (30 000). */
+  trackedReadMaxAgeMs?: number;
 }
 
 /**
@@ -73,14 +73,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? "silent"),
     verify: options.verify,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    changes: options.changes,
-    requestsPerMinute: options.requestsPerMinute ?? 100_000,
-    trackedReadMaxAgeMs: options.trackedReadMaxAgeMs,
     auth: options.auth ?? { mode: "none", reason: "embedded-demo" },
     limits: options.limits,
     cors: options.cors,
     metrics: options.metrics,
     readiness: options.readiness,
+    changes: options.changes,
+    requestsPerMinute: options.requestsPerMinute ?? 100_000,
+    trackedReadMaxAgeMs: options.trackedReadMaxAgeMs,
   });
   const sdk = await connectSdk(emulator.url);
   return {

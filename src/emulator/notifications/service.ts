@@ -73,10 +73,10 @@ export interface NotificationFaults {
   socketClosingGraceMs: number;
   /** Whether a client's `{"message":"ping"}` gets a pong (false simulates a half-open socket). */
   answerPings: boolean;
-  /** `eventTime` of attribute detail events rounded down to a multiple of this (ms); 1 = exact. */
-  eventTimeResolutionMs: number;
   /** Whether every WebSocket upgrade is answered HTTP 503 (the streaming host is down). Default false. */
   refuseSockets?: boolean;
+  /** `eventTime` of attribute detail events rounded down to a multiple of this (ms); 1 = exact. */
+  eventTimeResolutionMs: number;
 }
 
 /** Dependencies and settings of {@link createNotificationService}. */

@@ -4,6 +4,7 @@
  * `GET /api/v2/conversations/{conversationId}`.
  */
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { attributeValue } from "../../attributes/attribute-map.js";
 import { attributesVersion } from "../../attributes/version.js";
 import type { GatewayContext } from "../context.js";
 import { Conversation, Participant } from "../types.js";
@@ -66,7 +67,7 @@ export class ParticipantResolver {
   /** One attribute's value; null when the key is not set. */
   @FieldResolver(() => String, { nullable: true, description: "The value of one attribute key (case-sensitive); null when not set." })
   attribute(@Root() participant: Participant, @Arg("key", () => String) key: string): string | null {
-    return Object.hasOwn(participant.attributes, key) ? (participant.attributes[key] ?? null) : null;
+    return attributeValue(participant.attributes, key) ?? null;
   }
 
   /** The opaque version derived from the attribute map. */
