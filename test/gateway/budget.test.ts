@@ -67,7 +67,10 @@ describe("request budget", () => {
     expect(refused.length).toBeGreaterThanOrEqual(1);
     // The rest were sent but not seen in time: answered UpdateNotConfirmed saying Genesys accepted them.
     const unconfirmed = answers.filter((a) => a.response.data?.updateAttributes.__typename === "UpdateNotConfirmed");
-    for (const a of unconfirmed) expect(a.response.data?.updateAttributes).toMatchObject({ writeAccepted: true, attempts: 1 });
+    // (or, on a loaded machine, whose read outlived the deadline: nothing was written, and it says so).
+    const accepted = unconfirmed.filter((a) => (a.response.data?.updateAttributes as { writeAccepted?: boolean }).writeAccepted === true);
+    const notSent = unconfirmed.filter((a) => !accepted.includes(a));
+    for (const a of notSent) expect(a.response.data?.updateAttributes).toMatchObject({ writeAccepted: false, attempts: 0 });
     expect(confirmed.length + refused.length + unconfirmed.length).toBe(participants.length);
     for (const a of answers) expect(a.answeredAfterMs).toBeLessThan(DEADLINE_MS + 500);
     expect(await answered("429")).toBe(0);
@@ -75,7 +78,8 @@ describe("request budget", () => {
     const log = await readLog(stack.emulator.url);
     const written = new Set(log.map((e) => e.participantId));
     for (const a of refused) expect(written.has(a.participantId)).toBe(false);
-    for (const a of [...confirmed, ...unconfirmed]) expect(written.has(a.participantId)).toBe(true);
+    for (const a of [...confirmed, ...accepted]) expect(written.has(a.participantId)).toBe(true);
+    for (const a of notSent) expect(written.has(a.participantId)).toBe(false);
     const metrics = await (await fetch(new URL("/metrics", stack.gateway.url))).text();
     expect(metrics).toMatch(/genesys_budget_refused_total\{priority="write"\} [1-9]/);
     expect(metrics).toMatch(/genesys_budget_requests_per_minute 60/);
