@@ -6,7 +6,7 @@
  */
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import platformClient from "purecloud-platform-client-v2";
+import platformClient from "./genesys/sdk.js";
 import { z } from "zod";
 import { parseRetention, type ChangeLogRetention } from "./attributes/change-log.js";
 import { parseApiKeys } from "./auth/api-keys.js";

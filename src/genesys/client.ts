@@ -14,7 +14,7 @@
  *   through a queue now.
  */
 import { EventEmitter } from "node:events";
-import platformClient from "purecloud-platform-client-v2";
+import platformClient from "./sdk.js";
 import type { Models } from "purecloud-platform-client-v2";
 import { DelegateBackoff, handleWhen, retry } from "cockatiel";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";

@@ -4,7 +4,7 @@
  * the Platform API on `https://api.{environment}`, login on `https://login.{environment}`), or the
  * one base URL everything goes to. Never holds the client secret.
  */
-import platformClient from "purecloud-platform-client-v2";
+import platformClient from "./sdk.js";
 import type { GenesysEndpoint } from "./client.js";
 
 /**
