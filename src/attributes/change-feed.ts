@@ -31,7 +31,8 @@ import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./chang
 import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
 import { ConversationReads, type ReadPriority } from "./conversation-reads.js";
 import { ParticipantStates } from "./participant-watch.js";
-import { Reconciler, type ReconcilerTimers } from "./reconciler.js";
+import { Reconciler } from "./reconciler.js";
+import type { Timers } from "../timers.js";
 import { attributesVersion } from "./version.js";
 
 export type { AttributesChangeEvent, SlowConsumerEnd, StreamItem } from "./change-stream.js";
@@ -92,7 +93,7 @@ export interface AttributeChangeFeedOptions {
   /** Reconciliation reads per minute. Default 60 (20 % of a 300/min budget). */
   reconcileRequestsPerMinute?: number;
   /** Timers of the reconciler (tests). */
-  timers?: ReconcilerTimers;
+  timers?: Timers;
   /**
    * How long a conversation or queue stays watched after its last subscriber left, so a client
    * that reconnects within it resumes with `after` without a gap (ms). Default 60 000.

@@ -9,13 +9,7 @@
  * (round robin) keeps `reserve` tokens back for them. With N watched conversations and the
  * default rate, each is re-read about every N seconds.
  */
-/** Timers, injectable so tests run on a virtual clock. */
-export interface ReconcilerTimers {
-  now(): number;
-  /** Runs `fn` after `ms`; returns a cancel function. */
-  schedule(fn: () => void, ms: number): () => void;
-}
-
+import { systemTimers, type Timers } from "../timers.js";
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
   /** Re-reads one conversation (fresh); failures are the reader's to log. */
@@ -28,19 +22,10 @@ export interface ReconcilerOptions {
   burst?: number;
   /** Tokens the sweep leaves for confirmations. Default 2 (capped below `burst`). */
   reserve?: number;
-  timers?: ReconcilerTimers;
+  timers?: Timers;
   /** Called when a read fails (it is retried at the next round or confirmation). */
   onError?: (conversationId: string, error: unknown) => void;
 }
-
-const realTimers: ReconcilerTimers = {
-  now: () => Date.now(),
-  schedule: (fn, ms) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-};
 
 /** See the file comment. */
 export class Reconciler {
@@ -51,7 +36,7 @@ export class Reconciler {
   private cancel?: () => void;
   private wakeAt = Number.POSITIVE_INFINITY;
   private running = false;
-  private readonly timers: ReconcilerTimers;
+  private readonly timers: Timers;
   private readonly burst: number;
   private readonly reserve: number;
   private readonly perMs: number;
@@ -60,7 +45,7 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     if (!(options.requestsPerMinute > 0)) throw new Error("requestsPerMinute must be > 0");
-    this.timers = options.timers ?? realTimers;
+    this.timers = options.timers ?? systemTimers;
     this.burst = Math.max(1, options.burst ?? 5);
     this.reserve = Math.min(this.burst - 1, Math.max(0, options.reserve ?? 2));
     this.perMs = options.requestsPerMinute / 60_000;

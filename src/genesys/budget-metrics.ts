@@ -7,14 +7,15 @@
  * - `genesys_budget_paused` — 1 while a 429's Retry-After pauses every grant;
  * - `genesys_budget_requests_per_minute` — the configured budget.
  */
+import type { Timers } from "../timers.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { BUDGET_PRIORITIES, InMemoryRequestBudget, type BudgetTimers, type RequestBudget } from "./budget.js";
+import { BUDGET_PRIORITIES, InMemoryRequestBudget, type RequestBudget } from "./budget.js";
 
 /**
  * Creates the in-memory budget of `requestsPerMinute` with its metrics registered on `registry`.
  * @param timers injectable timers (tests).
  */
-export function createMeteredBudget(requestsPerMinute: number, registry: Registry, timers?: BudgetTimers): RequestBudget {
+export function createMeteredBudget(requestsPerMinute: number, registry: Registry, timers?: Timers): RequestBudget {
   const granted = new Counter({
     name: "genesys_budget_granted_total",
     help: "Genesys calls granted by the request budget, by priority",

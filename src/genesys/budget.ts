@@ -20,6 +20,7 @@
  * instances later); {@link InMemoryRequestBudget} is the one-process default, pure apart from
  * its injected timers (tested with a virtual clock in test/genesys/budget.test.ts).
  */
+import { systemTimers, type Timers } from "../timers.js";
 
 /** Who a call is for, highest first (see the file comment). */
 export type BudgetPriority = "confirm" | "write" | "read" | "background";
@@ -74,20 +75,13 @@ export interface RequestBudget {
   close(): void;
 }
 
-/** Timers, injectable so tests run on a virtual clock. */
-export interface BudgetTimers {
-  now(): number;
-  /** Runs `fn` after `ms`; returns a cancel function. */
-  schedule(fn: () => void, ms: number): () => void;
-}
-
 /** Options of {@link InMemoryRequestBudget}. */
 export interface InMemoryRequestBudgetOptions {
   /** The Genesys budget, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`, default 300). */
   requestsPerMinute: number;
   /** Tokens held at most (calls sent at once after a quiet spell). Default 5 % of the budget, at least 1. */
   burst?: number;
-  timers?: BudgetTimers;
+  timers?: Timers;
   /** Told of every grant (ms waited) and refusal, for metrics. */
   onGrant?: (priority: BudgetPriority, waitedMs: number) => void;
   onRefuse?: (priority: BudgetPriority) => void;
@@ -103,20 +97,11 @@ interface Waiter {
   cancelDeadline?: () => void;
 }
 
-const realTimers: BudgetTimers = {
-  now: () => Date.now(),
-  schedule: (fn, ms) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-};
-
 const zero = (): Record<BudgetPriority, number> => ({ confirm: 0, write: 0, read: 0, background: 0 });
 
 /** See the file comment. */
 export class InMemoryRequestBudget implements RequestBudget {
-  private readonly timers: BudgetTimers;
+  private readonly timers: Timers;
   private readonly burst: number;
   /** Refill rate, tokens per ms. */
   private readonly perMs: number;
@@ -132,7 +117,7 @@ export class InMemoryRequestBudget implements RequestBudget {
 
   constructor(private readonly options: InMemoryRequestBudgetOptions) {
     if (!(options.requestsPerMinute >= 1)) throw new Error("requestsPerMinute must be >= 1");
-    this.timers = options.timers ?? realTimers;
+    this.timers = options.timers ?? systemTimers;
     const rpm = options.requestsPerMinute;
     this.burst = Math.max(1, Math.min(rpm - 1 || 1, Math.floor(options.burst ?? rpm * 0.05)));
     // burst + 60 s of refill never exceeds the budget in any 60 s window.

@@ -4,14 +4,15 @@
  * the sweep runs.
  */
 import { describe, expect, it } from "vitest";
-import { Reconciler, type ReconcilerTimers } from "../../src/attributes/reconciler.js";
+import { Reconciler } from "../../src/attributes/reconciler.js";
+import type { Timers } from "../../src/timers.js";
 
 /** A virtual scheduler: `advance` runs due callbacks in time order. */
 function virtualTimers() {
   let now = 0;
   let tasks: Array<{ at: number; fn: () => void; id: number }> = [];
   let nextId = 0;
-  const timers: ReconcilerTimers = {
+  const timers: Timers = {
     now: () => now,
     schedule: (fn, ms) => {
       const id = nextId++;

@@ -5,14 +5,15 @@
  * is refused at once (or when its deadline passes in the queue) with UPSTREAM_BUDGET_EXHAUSTED.
  */
 import { describe, expect, it } from "vitest";
-import { BudgetExhaustedError, InMemoryRequestBudget, type BudgetPriority, type BudgetTimers } from "../../src/genesys/budget.js";
+import { BudgetExhaustedError, InMemoryRequestBudget, type BudgetPriority } from "../../src/genesys/budget.js";
+import type { Timers } from "../../src/timers.js";
 
 /** A virtual scheduler: `advance` runs due callbacks in time order, letting promise reactions run in between. */
 function virtualTimers() {
   let now = 0;
   let tasks: Array<{ at: number; fn: () => void; id: number }> = [];
   let nextId = 0;
-  const timers: BudgetTimers = {
+  const timers: Timers = {
     now: () => now,
     schedule: (fn, ms) => {
       const id = nextId++;
