@@ -5,35 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Reconciler } from "../../src/attributes/reconciler.js";
-import type { Timers } from "../../src/timers.js";
-
-/** A virtual scheduler: `advance` runs due callbacks in time order. */
-function virtualTimers() {
-  let now = 0;
-  let tasks: Array<{ at: number; fn: () => void; id: number }> = [];
-  let nextId = 0;
-  const timers: Timers = {
-    now: () => now,
-    schedule: (fn, ms) => {
-      const id = nextId++;
-      tasks.push({ at: now + ms, fn, id });
-      return () => void (tasks = tasks.filter((t) => t.id !== id));
-    },
-  };
-  const advance = (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      tasks.sort((a, b) => a.at - b.at);
-      const task = tasks[0];
-      if (!task || task.at > end) break;
-      tasks.shift();
-      now = task.at;
-      task.fn();
-    }
-    now = end;
-  };
-  return { timers, advance };
-}
+import { virtualTimers } from "../support/virtual-timers.js";
 
 describe("Reconciler", () => {
   it("sweeps watched conversations round robin within requestsPerMinute", () => {

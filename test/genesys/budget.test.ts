@@ -6,38 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BudgetExhaustedError, InMemoryRequestBudget, type BudgetPriority } from "../../src/genesys/budget.js";
-import type { Timers } from "../../src/timers.js";
-
-/** A virtual scheduler: `advance` runs due callbacks in time order, letting promise reactions run in between. */
-function virtualTimers() {
-  let now = 0;
-  let tasks: Array<{ at: number; fn: () => void; id: number }> = [];
-  let nextId = 0;
-  const timers: Timers = {
-    now: () => now,
-    schedule: (fn, ms) => {
-      const id = nextId++;
-      tasks.push({ at: now + ms, fn, id });
-      return () => void (tasks = tasks.filter((t) => t.id !== id));
-    },
-  };
-  const flush = () => new Promise((resolve) => setImmediate(resolve));
-  const advance = async (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      await flush();
-      tasks.sort((a, b) => a.at - b.at || a.id - b.id);
-      const task = tasks[0];
-      if (!task || task.at > end) break;
-      tasks.shift();
-      now = task.at;
-      task.fn();
-    }
-    now = end;
-    await flush();
-  };
-  return { timers, advance, now: () => now };
-}
+import { virtualTimers } from "../support/virtual-timers.js";
 
 function track(budget: InMemoryRequestBudget, clock: { now: () => number }, priority: BudgetPriority, deadline?: number) {
   const result: { grantedAt?: number; refused?: BudgetExhaustedError } = {};
@@ -53,12 +22,12 @@ describe("InMemoryRequestBudget", () => {
     const clock = virtualTimers();
     const budget = new InMemoryRequestBudget({ requestsPerMinute: 300, timers: clock.timers });
     const calls = Array.from({ length: 900 }, () => track(budget, clock, "read"));
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     const inFirstMinute = calls.filter((c) => c.grantedAt !== undefined && c.grantedAt < 60_000).length;
     expect(inFirstMinute).toBeLessThanOrEqual(300);
     expect(inFirstMinute).toBeGreaterThanOrEqual(295);
     // Sliding windows too: any 60 s span.
-    await clock.advance(120_000);
+    await clock.advanceAsync(120_000);
     const times = calls.flatMap((c) => (c.grantedAt === undefined ? [] : [c.grantedAt])).sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(800);
     for (let i = 0; i + 300 < times.length; i++) expect(times[i + 300]! - times[i]!).toBeGreaterThanOrEqual(60_000);
@@ -70,7 +39,7 @@ describe("InMemoryRequestBudget", () => {
     await budget.take("read"); // the only token
     const order: string[] = [];
     for (const p of ["background", "read", "write", "confirm", "read"] as const) void budget.take(p).then(() => order.push(p));
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(order).toEqual(["confirm", "write", "read", "read", "background"]);
   });
 
@@ -79,9 +48,9 @@ describe("InMemoryRequestBudget", () => {
     const budget = new InMemoryRequestBudget({ requestsPerMinute: 600, timers: clock.timers });
     budget.pause(3_000);
     const write = track(budget, clock, "write");
-    await clock.advance(2_999);
+    await clock.advanceAsync(2_999);
     expect(write.grantedAt).toBeUndefined();
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(write.grantedAt).toBe(3_000);
     expect(budget.stats().pausedUntil).toBe(0);
   });
@@ -92,10 +61,10 @@ describe("InMemoryRequestBudget", () => {
     const budget = new InMemoryRequestBudget({ requestsPerMinute: 62, burst: 2, timers: clock.timers });
     const first = Array.from({ length: 5 }, () => track(budget, clock, "write", 10_000));
     const late = track(budget, clock, "write", 2_000);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(late.refused).toBeInstanceOf(BudgetExhaustedError);
     expect(late.refused?.code).toBe("UPSTREAM_BUDGET_EXHAUSTED");
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(first.every((c) => c.grantedAt !== undefined)).toBe(true);
     expect(budget.stats().granted.write).toBe(5);
     expect(budget.stats().refused.write).toBe(1);
@@ -107,10 +76,10 @@ describe("InMemoryRequestBudget", () => {
     await budget.take("read");
     const read = track(budget, clock, "read", 1_500); // first in line: due at 1 000
     const writes = Array.from({ length: 3 }, () => track(budget, clock, "write", 10_000));
-    await clock.advance(1_500);
+    await clock.advanceAsync(1_500);
     expect(writes[0]!.grantedAt).toBe(1_000);
     expect(read.refused).toBeInstanceOf(BudgetExhaustedError);
-    await clock.advance(5_000);
+    await clock.advanceAsync(5_000);
     expect(writes.map((w) => w.grantedAt)).toEqual([1_000, 2_000, 3_000]);
   });
 });

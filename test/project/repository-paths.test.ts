@@ -1,7 +1,7 @@
 /**
  * Proves that the project reads nothing outside its own repository, so that
  * `npm ci && npm test` and `npm start` work on a clone with nothing beside it (issue 7: six
- * test files once failed with ENOENT on `../shared/genesys/openapi-2018-subset.json`).
+ * test files once failed with ENOENT reading the Genesys spec subset from the shared folder beside the clone).
  *
  * A cheap grep over the text of src/, test/ (minus the data under test/fixtures/), .ci/ and the
  * root's *.ts and *.json files, for:
