@@ -136,6 +136,10 @@ describe.skipIf(!hasChromium)("the IDE in headless chromium, network limited to 
 
     // The preloaded subscription, over graphql-ws on the same origin (allowed by the CSP).
     await page.locator(".graphiql-tab").filter({ hasText: "AttributesChanged" }).click();
+    // The tab switch and Monaco's model swap are asynchronous: run only once the editor shows the
+    // subscription, or the click re-runs the query (as a loaded CI machine once did).
+    await page.locator(".graphiql-tab-active").filter({ hasText: "AttributesChanged" }).waitFor({ timeout: 10_000 });
+    await page.locator(".graphiql-query-editor").getByText("attributesChanged(").first().waitFor({ timeout: 10_000 });
     await run.click();
     await expect.poll(() => attempted.filter((u) => u.startsWith("ws://")).length, { timeout: 10_000 }).toBeGreaterThan(0);
     // Written behind the gateway's back until the change shows (the first write may precede the topic subscription).
