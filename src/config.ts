@@ -75,6 +75,19 @@ export interface GatewayConfig {
   watchLingerMs: number;
   /** Staleness bound of query answers served from the change log: at most this long since the conversation's last REST read (ms, `TRACKED_READ_MAX_AGE_MS`; 0 = always read Genesys). */
   trackedReadMaxAgeMs: number;
+  /**
+   * Several instances on one Redis (`REDIS_URL`; README "Running several instances"). Absent
+   * when `REDIS_URL` is unset: one process, nothing shared, exactly as before.
+   */
+  redis?: RedisSettings;
+}
+
+/** Where the instances of one cluster meet (`REDIS_*`). */
+export interface RedisSettings {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). Carries the password: never log it, use {@link redactRedisUrl}. */
+  url: URL;
+  /** Prefix of every key the gateway writes (`REDIS_KEY_PREFIX`, default `gw:`): several clusters may share one Redis. */
+  keyPrefix: string;
 }
 
 /** Raised for any invalid environment variable; `message` names the variable(s) and says what is expected. */
@@ -150,7 +163,50 @@ const envSchema = z.object({
   CHANGE_SETTLE_MS: positiveMs(1_000),
   WATCH_LINGER_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   TRACKED_READ_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  // Several instances on one Redis (README "Running several instances").
+  REDIS_URL: optionalString.transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      // Never echo the value: it may carry a password.
+      ctx.addIssue({ code: "custom", message: "not a URL (e.g. redis://127.0.0.1:6379 or rediss://user:password@redis.example.com:6380/0)" });
+      return z.NEVER;
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      ctx.addIssue({ code: "custom", message: "must be a redis:// or rediss:// URL" });
+      return z.NEVER;
+    }
+    if (!url.hostname) {
+      ctx.addIssue({ code: "custom", message: "names no host (e.g. redis://127.0.0.1:6379)" });
+      return z.NEVER;
+    }
+    const db = url.pathname.replace(/^\//, "");
+    if (db !== "" && !/^\d{1,2}$/.test(db)) {
+      ctx.addIssue({ code: "custom", message: `the path must be a database number (e.g. /0), not "${redactRedisUrl(url).pathname}"` });
+      return z.NEVER;
+    }
+    return url;
+  }),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .default("gw:")
+    .refine((v) => /^[A-Za-z0-9_.:{}-]{1,64}$/.test(v), { message: "1 to 64 characters of A-Z a-z 0-9 _ . : - { } (e.g. gw: or gw:{prod}:)" }),
 });
+
+/**
+ * `url` with its password (and user name) replaced by `***`, for log lines and error messages.
+ * `redis://:s3cret@host:6379/0` → `redis://***@host:6379/0`.
+ */
+export function redactRedisUrl(url: URL): URL {
+  const shown = new URL(url.href);
+  if (shown.username || shown.password) {
+    shown.username = "***";
+    shown.password = "";
+  }
+  return shown;
+}
 
 /** Every environment variable the gateway reads (each has a row in README.md, "Configuration"). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
@@ -224,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     changeSettleMs: e.CHANGE_SETTLE_MS,
     watchLingerMs: e.WATCH_LINGER_MS,
     trackedReadMaxAgeMs: e.TRACKED_READ_MAX_AGE_MS,
+    ...(e.REDIS_URL !== undefined ? { redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } } : {}),
   };
 }
 

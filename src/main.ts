@@ -11,6 +11,8 @@
  * Exit paths:
  * - invalid or incomplete configuration: the ConfigError message on stderr, exit 1, nothing
  *   started;
+ * - `REDIS_URL` set but Redis unreachable, not Redis, or older than 7: one stderr line naming
+ *   `REDIS_URL` without its password (src/cluster/redis-connection.ts), exit 1, nothing started;
  * - a port that cannot be bound: one stderr line naming the variable and the port
  *   (`PORT 4000 is already in use on 127.0.0.1: …`), exit 1;
  * - any other start failure (e.g. Genesys refuses the credentials): `gateway failed to start: …`
@@ -20,6 +22,7 @@
  */
 import { pino } from "pino";
 import { ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, type GatewayConfig } from "./config.js";
+import type { RedisConnections } from "./cluster/redis-connection.js";
 import type { RunningEmulator } from "./emulator/server.js";
 import type { GenesysEndpoint } from "./genesys/client.js";
 import { createLogger } from "./logger.js";
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
   let emulator: RunningEmulator | undefined;
   let gateway: RunningGateway | undefined;
   let tracing: Tracing | undefined;
+  let redis: RedisConnections | undefined;
   // Installed before anything starts: a signal during the start stops what has started so far,
   // instead of killing the process mid-way.
   let stopping = false;
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       await gateway?.close();
     } finally {
       try {
+        await redis?.close();
         await emulator?.close();
       } finally {
         // Last: flushes the spans of the requests the gateway has just drained.
@@ -109,6 +114,15 @@ async function main(): Promise<void> {
   if (tracing) logger.info({ endpoint: config.tracing.endpoint?.href, serviceName: config.tracing.serviceName }, "OpenTelemetry tracing on");
   const { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startEmulator } = await import("./emulator/server.js");
   const { startGateway } = await import("./server.js");
+
+  // Several instances (REDIS_URL): Redis first, so an unusable one stops the process before
+  // anything else starts.
+  if (config.redis) {
+    const { connectRedis, RedisStartError } = await import("./cluster/redis-connection.js");
+    redis = await connectRedis({ settings: config.redis, logger }).catch((error: unknown) => {
+      throw error instanceof RedisStartError ? new StartError(error.message) : error;
+    });
+  }
 
   let endpoint: GenesysEndpoint;
   let credentials: { clientId: string; clientSecret: string };
@@ -151,6 +165,7 @@ async function main(): Promise<void> {
     cors: config.cors,
     ...(config.metricsPort !== undefined ? { metrics: { port: config.metricsPort } } : {}),
     introspection: config.introspection,
+    ...(redis ? { redis } : {}),
     changes: {
       retention: config.changeLogRetention,
       reconcileRequestsPerMinute: config.genesysRequestsPerMinute * config.reconcileBudgetShare,
@@ -158,6 +173,7 @@ async function main(): Promise<void> {
       lingerMs: config.watchLingerMs,
     },
   }).catch(async (error: unknown) => {
+    await redis?.close();
     await emulator?.close();
     throw listenError(error, "PORT", config.host, config.port);
   });

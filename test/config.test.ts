@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CONFIG_VARIABLES, ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, type GatewayConfig } from "../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, describeGenesysTarget, genesysTargetSummary, loadConfig, redactRedisUrl, type GatewayConfig } from "../src/config.js";
 import { DEFAULT_LIMITS } from "../src/limits/settings.js";
 
 const SECRET = "s3cr3t-VALUE-that-must-not-leak";
@@ -290,6 +290,43 @@ describe("introspection and tracing settings (issue 7)", () => {
     expect(on.endpoint?.href).toBe("http://collector:4318/");
     expect(on.serviceName).toBe("gw-eu");
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+});
+
+describe("several instances: REDIS_URL and REDIS_KEY_PREFIX (issue 10)", () => {
+  it("unset or blank REDIS_URL: no redis settings at all (one process, as before)", () => {
+    expect(loadConfig({})).not.toHaveProperty("redis");
+    expect(loadConfig({ REDIS_URL: "  ", REDIS_KEY_PREFIX: "other:" })).not.toHaveProperty("redis");
+  });
+
+  it("REDIS_URL gives the URL and the default prefix gw:; REDIS_KEY_PREFIX replaces it", () => {
+    expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redis).toEqual({ url: new URL("redis://127.0.0.1:6379"), keyPrefix: "gw:" });
+    expect(loadConfig({ REDIS_URL: "rediss://user:pw@redis.example.com:6380/2", REDIS_KEY_PREFIX: "gw:{prod}:" }).redis).toEqual({
+      url: new URL("rediss://user:pw@redis.example.com:6380/2"),
+      keyPrefix: "gw:{prod}:",
+    });
+  });
+
+  it.each([
+    ["http://127.0.0.1:6379", /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    ["127.0.0.1:6379", /REDIS_URL: /],
+    ["not a url at all", /REDIS_URL: not a URL/],
+    [`redis://:${SECRET}@127.0.0.1:6379/cache`, /REDIS_URL: the path must be a database number/],
+  ])("a bad REDIS_URL %s names REDIS_URL and never echoes its password", (url, pattern) => {
+    const error = configError({ REDIS_URL: url });
+    expect(error.message).toMatch(pattern);
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it("a bad REDIS_KEY_PREFIX names REDIS_KEY_PREFIX", () => {
+    expect(configError({ REDIS_URL: "redis://127.0.0.1", REDIS_KEY_PREFIX: "" }).message).toMatch(/REDIS_KEY_PREFIX: /);
+    expect(configError({ REDIS_URL: "redis://127.0.0.1", REDIS_KEY_PREFIX: "with space" }).message).toMatch(/REDIS_KEY_PREFIX: /);
+  });
+
+  it("redactRedisUrl hides user and password, keeps host, port and database", () => {
+    expect(redactRedisUrl(new URL(`redis://admin:${SECRET}@10.0.0.5:6380/3`)).href).toBe("redis://***@10.0.0.5:6380/3");
+    expect(redactRedisUrl(new URL(`redis://:${SECRET}@10.0.0.5`)).href).toBe("redis://***@10.0.0.5");
+    expect(redactRedisUrl(new URL("redis://10.0.0.5:6379")).href).toBe("redis://10.0.0.5:6379");
   });
 });
 

@@ -11,7 +11,10 @@
  * - credentials Genesys refuses: exit 1, "gateway failed to start: …";
  * - a taken PORT or EMULATOR_PORT: exit 1 with one line naming the variable and the port,
  *   not the WebSocket library's "Please check your implementation"; nothing left listening;
- * - SIGTERM stops it (status 0, ports free) even when its stdout reader is gone.
+ * - SIGTERM stops it (status 0, ports free) even when its stdout reader is gone;
+ * - `REDIS_URL` (issue 10) at nothing listening, or at something that is not Redis: exit 1 with
+ *   one line naming REDIS_URL without its password, nothing started; at a real redis-server:
+ *   it starts, says so, serves and stops.
  */
 import { fileURLToPath } from "node:url";
 import net from "node:net";
@@ -19,6 +22,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
 import { DEMO_CREDENTIALS } from "../support/sdk.js";
 import { cleanEnv, freePort, killAll, listening, spawnCollected, type Spawned } from "../support/processes.js";
+import { hasRedisServer, startRedis, warnWithoutRedis } from "../support/redis-server.js";
+
+warnWithoutRedis("test/project/startup.test.ts");
 
 const MAIN_JS = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -163,5 +169,63 @@ describe("a port that is taken", () => {
     } finally {
       await taken.close();
     }
+  });
+});
+
+describe("REDIS_URL: Redis unusable at start → exit 1, one line naming REDIS_URL without its password, nothing started", () => {
+  it("nothing listens at REDIS_URL", async () => {
+    const redisPort = await freePort();
+    const { run, port, emulatorPort } = await gateway({ REDIS_URL: `redis://admin:${SECRET}@127.0.0.1:${redisPort}/0` });
+    expect(await exitOf(run)).toEqual({ code: 1, signal: null });
+    const stderr = run.stderr().trim();
+    expect(stderr.split("\n"), `one line expected, got:\n${stderr}`).toHaveLength(1);
+    expect(stderr).toMatch(new RegExp(`^REDIS_URL redis://\\*\\*\\*@127\\.0\\.0\\.1:${redisPort}/0 cannot be reached: .*ECONNREFUSED`));
+    expect(run.output()).not.toContain(SECRET);
+    expect(run.lines, "nothing may be logged as started").toEqual([]);
+    expect(await listening(port)).toBe(false);
+    expect(await listening(emulatorPort)).toBe(false);
+  });
+
+  it("something that is not Redis listens at REDIS_URL (an HTTP server)", async () => {
+    const sockets = new Set<net.Socket>();
+    const notRedis = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    });
+    await new Promise<void>((resolve) => notRedis.listen(0, "127.0.0.1", resolve));
+    try {
+      const redisPort = (notRedis.address() as net.AddressInfo).port;
+      const { run, port } = await gateway({ REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redisPort}` });
+      expect(await exitOf(run)).toEqual({ code: 1, signal: null });
+      const stderr = run.stderr().trim();
+      expect(stderr.split("\n"), `one line expected, got:\n${stderr}`).toHaveLength(1);
+      expect(stderr).toMatch(/^REDIS_URL redis:\/\/\*\*\*@127\.0\.0\.1:\d+ /);
+      expect(run.output()).not.toContain(SECRET);
+      expect(run.lines).toEqual([]);
+      expect(await listening(port)).toBe(false);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => notRedis.close(resolve));
+    }
+  });
+
+  describe.skipIf(!hasRedisServer)("a real redis-server", () => {
+    it("starts as one instance of a cluster, logs the URL without the password, serves and stops", async () => {
+      const redis = await startRedis();
+      try {
+        const { run, port } = await gateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: "startup-test:" });
+        await run.logLine("gateway listening", EXIT_TIMEOUT_MS);
+        const connected = run.lines.find((l) => l.msg?.startsWith("Redis connected"));
+        expect(connected).toMatchObject({ redis: `${redis.url}`, keyPrefix: "startup-test:" });
+        expect(String(connected?.["redisVersion"])).toMatch(/^[7-9]\.|^\d{2,}\./);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(ready.status).toBe(200);
+        run.child.kill("SIGTERM");
+        expect(await exitOf(run)).toEqual({ code: 0, signal: null });
+      } finally {
+        await redis.stop();
+      }
+    });
   });
 });

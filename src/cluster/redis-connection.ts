@@ -1,0 +1,186 @@
+/**
+ * The gateway's connections to the Redis its instances share (`REDIS_URL`; README "Running
+ * several instances"): one client for commands (leases, budget, fenced appends, topic demand)
+ * and one for blocking reads (`XREAD BLOCK` of the change log's listener, which holds its
+ * connection while it waits).
+ *
+ * Start: {@link connectRedis} connects both and probes the server (`INFO server`): unreachable,
+ * not answering like Redis, or older than Redis 7 (Streams commands and Lua functions the
+ * modules use) → {@link RedisStartError} with one line naming `REDIS_URL` without its password.
+ *
+ * Later: ioredis reconnects by itself (backoff up to {@link MAX_RECONNECT_DELAY_MS}); while a
+ * client is not connected its commands fail at once (no offline queue: a mutation must learn
+ * "Redis is lost" now, not after its deadline), and a command unanswered for `commandTimeoutMs`
+ * fails (a hung server). {@link RedisConnections} reports `down` / `up` for readiness and for
+ * the modules that rebuild what a restarted Redis lost.
+ */
+import { EventEmitter } from "node:events";
+import { Redis, type RedisOptions } from "ioredis";
+import { redactRedisUrl, type RedisSettings } from "../config.js";
+import type { Logger } from "../logger.js";
+
+/** Oldest Redis major version the gateway runs on. */
+export const MIN_REDIS_MAJOR = 7;
+/** Longest wait between two reconnect attempts (ms). */
+export const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/** Redis cannot serve the gateway at start; `message` is one line, without the password. */
+export class RedisStartError extends Error {
+  override name = "RedisStartError";
+}
+
+/** Options of {@link connectRedis}. Durations in ms. */
+export interface RedisConnectionOptions {
+  settings: RedisSettings;
+  logger: Logger;
+  /** How long the start-up probe may take (connect, `INFO`). Default 5 000. */
+  probeTimeoutMs?: number;
+  /** A command (other than blocking reads) unanswered this long fails. Default 2 000. */
+  commandTimeoutMs?: number;
+}
+
+/** Whether every client is connected (`up`) or one is not (`down`, with why). */
+export type RedisState = { status: "up" } | { status: "down"; reason: string };
+
+/** Events of {@link RedisConnections}. */
+export interface RedisConnectionEvents {
+  /** The connections went down (a client lost its connection) or came back up (every client ready again). */
+  state: [RedisState];
+}
+
+/** The clients the cluster modules use, created once per process by the composition. */
+export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
+  /** Ordinary commands: leases, budget, fenced appends, topic demand (no offline queue). */
+  readonly commands: Redis;
+  /** Blocking reads (`XREAD BLOCK`): its own connection, no command timeout. */
+  readonly reader: Redis;
+  /** `REDIS_URL` without the password (for log lines and errors). */
+  readonly shownUrl: string;
+  /** The settings it was made from (key prefix). */
+  readonly settings: RedisSettings;
+  private readonly down = new Map<Redis, string>();
+  private closed = false;
+
+  /** Creates the clients (not yet connected: see {@link connectRedis}). */
+  constructor(
+    settings: RedisSettings,
+    private readonly logger: Logger,
+    commandTimeoutMs: number,
+  ) {
+    super();
+    this.settings = settings;
+    this.shownUrl = redactRedisUrl(settings.url).href;
+    const common: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 5_000,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), MAX_RECONNECT_DELAY_MS),
+    };
+    this.commands = new Redis(settings.url.href, { ...common, connectionName: "gateway-commands", commandTimeout: commandTimeoutMs });
+    this.reader = new Redis(settings.url.href, { ...common, connectionName: "gateway-reader" });
+    for (const [name, client] of [["commands", this.commands], ["reader", this.reader]] as const) this.follow(name, client);
+  }
+
+  /** The current state: `down` while any client is not connected. */
+  get state(): RedisState {
+    const reason = this.down.values().next().value;
+    return reason === undefined ? { status: "up" } : { status: "down", reason };
+  }
+
+  /** Disconnects both clients (no reconnect); idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      [this.commands, this.reader].map(async (client) => {
+        if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+        else client.disconnect();
+      }),
+    );
+  }
+
+  private follow(name: string, client: Redis): void {
+    // Until the first connect the client counts as down.
+    this.down.set(client, "not connected yet");
+    let lastError: string | undefined;
+    client.on("error", (error: Error) => {
+      lastError = describeRedisError(error);
+    });
+    client.on("ready", () => {
+      const wasDown = this.down.size > 0;
+      this.down.delete(client);
+      if (wasDown && this.down.size === 0) {
+        this.logger.info({ redis: this.shownUrl }, "Redis connection up");
+        this.emit("state", this.state);
+      }
+    });
+    client.on("close", () => {
+      if (this.closed || this.down.has(client)) return;
+      const wasUp = this.down.size === 0;
+      const reason = `${name} connection lost${lastError ? ` (${lastError})` : ""}`;
+      this.down.set(client, reason);
+      if (wasUp) {
+        this.logger.warn({ redis: this.shownUrl, reason }, "Redis connection lost: reconnecting");
+        this.emit("state", this.state);
+      }
+    });
+  }
+}
+
+/**
+ * Creates the clients, connects them and probes the server.
+ * @throws RedisStartError (one line naming `REDIS_URL` without the password) when Redis cannot
+ *   be reached within `probeTimeoutMs`, does not answer like Redis, refuses the credentials, or
+ *   is older than {@link MIN_REDIS_MAJOR}; the clients are then disconnected.
+ */
+export async function connectRedis(options: RedisConnectionOptions): Promise<RedisConnections> {
+  const connections = new RedisConnections(options.settings, options.logger, options.commandTimeoutMs ?? 2_000);
+  const probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
+  const where = `REDIS_URL ${connections.shownUrl}`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisStartError(`${where} did not answer as Redis within ${probeTimeoutMs} ms: check the URL and that Redis ${MIN_REDIS_MAJOR}+ listens there`)), probeTimeoutMs);
+  });
+  try {
+    const version = await Promise.race([probe(connections, where), timeout]);
+    options.logger.info({ redis: connections.shownUrl, redisVersion: version, keyPrefix: options.settings.keyPrefix }, "Redis connected: running as one instance of a cluster");
+    return connections;
+  } catch (error) {
+    await connections.close();
+    if (error instanceof RedisStartError) throw error;
+    throw new RedisStartError(`${where} is not usable: ${describeRedisError(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function probe(connections: RedisConnections, where: string): Promise<string> {
+  // A connect error is retried by ioredis in the background: take the first one as the answer.
+  const firstError = new Promise<never>((_, reject) => {
+    connections.commands.once("error", (error: Error) =>
+      reject(
+        new RedisStartError(
+          /protocol error/i.test(error.message)
+            ? `${where} answered, but not like Redis (${describeRedisError(error)}): check the URL and that Redis ${MIN_REDIS_MAJOR}+ listens there`
+            : `${where} cannot be reached: ${describeRedisError(error)}`,
+        ),
+      ),
+    );
+  });
+  await Promise.race([Promise.all([connections.commands.connect(), connections.reader.connect()]), firstError]);
+  const info = await connections.commands.info("server");
+  const version = /^redis_version:(\S+)/m.exec(info)?.[1];
+  if (version === undefined) throw new RedisStartError(`${where} answered, but not like Redis (no redis_version in INFO)`);
+  const major = Number(version.split(".")[0]);
+  if (!(major >= MIN_REDIS_MAJOR)) throw new RedisStartError(`${where} runs Redis ${version}; the gateway needs Redis ${MIN_REDIS_MAJOR} or later`);
+  return version;
+}
+
+/** One line for a Redis client error: its code and message (never the URL's password: ioredis errors name host and port only). */
+export function describeRedisError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error.message.replace(/\s+/g, " ").trim();
+  return code && !message.includes(code) ? `${code} ${message}` : message;
+}
