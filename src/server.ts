@@ -47,6 +47,7 @@ import { GatewayMetrics } from "./observability/metrics.js";
 import { countUpstreamCalls } from "./observability/operation-scope.js";
 import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
+import type { RedisConnections } from "./cluster/redis-connection.js";
 import { serveGraphqlWs } from "./ws/graphql-ws.js";
 import { GRAPHQL_WS_PATH, routeUpgrades } from "./ws/upgrade.js";
 
@@ -95,6 +96,11 @@ export interface GatewayOptions {
   readiness?: Partial<Pick<ReadinessOptions, "failureThreshold" | "failureMemoryMs" | "loginProbeIntervalMs">>;
   /** Change log retention, reconciliation rate and subscriber limits (src/feed.ts). */
   changes?: ChangeFeedSettings;
+  /**
+   * Several instances (`REDIS_URL`): the connected clients of the shared Redis
+   * (src/cluster/redis-connection.ts; created and closed by the caller). Unset: one process.
+   */
+  redis?: RedisConnections;
 }
 
 /** A running gateway. */
@@ -143,7 +149,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The change feed (issue 8): change log, reconciler and the pool of notification channels.
   const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
   // Readiness and metrics (issue 7) follow every channel of the pool.
-  const readiness = trackReadiness(genesys, changes.channels, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
+  const readiness = trackReadiness(
+    genesys,
+    changes.channels,
+    describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }),
+    options.readiness,
+    options.redis,
+  );
   metrics.trackNotificationChannels(changes.channels);
   // Query reads shared across operations and served from the change log when current (issue 9).
   const reads = new SharedConversationReads({

@@ -15,17 +15,29 @@ import type { GenesysTargetDescription } from "../genesys/endpoint.js";
 import type { NotificationChannelPool } from "../genesys/channel-pool.js";
 import { ReadinessTracker, type ReadinessOptions } from "./readiness.js";
 
+/** What readiness needs from the shared Redis connections (src/cluster/redis-connection.ts). */
+export interface RedisStateSource {
+  readonly state: { status: "up" } | { status: "down"; reason: string };
+  on(event: "state", listener: (state: { status: "up" } | { status: "down"; reason: string }) => void): unknown;
+}
+
 /**
- * Creates a tracker fed by `genesys` (`login`, `request` events) and `channels`, the pool (`state`: every channel's socket as one).
+ * Creates a tracker fed by `genesys` (`login`, `request` events) and `channels`, the pool (`state`: every channel's socket as one),
+ * and, with several instances, `redis` (its `state` events: the `redis` part).
  * @param options tracker settings (defaults: the wall clock, see {@link ReadinessOptions}).
  */
 export function trackReadiness(
   genesys: Pick<GenesysClient, "on">,
   channels: Pick<NotificationChannelPool, "on" | "heldTopicCount">,
   target: GenesysTargetDescription,
-  options: Partial<Omit<ReadinessOptions, "genesys" | "heldTopics">> = {},
+  options: Partial<Omit<ReadinessOptions, "genesys" | "heldTopics" | "redis">> = {},
+  redis?: RedisStateSource,
 ): ReadinessTracker {
-  const tracker = new ReadinessTracker({ now: Date.now, ...options, genesys: target, heldTopics: () => channels.heldTopicCount });
+  const tracker = new ReadinessTracker({ now: Date.now, ...options, genesys: target, heldTopics: () => channels.heldTopicCount, redis: redis !== undefined });
+  if (redis) {
+    tracker.observeRedis(redis.state);
+    redis.on("state", (state) => tracker.observeRedis(state));
+  }
   genesys.on("login", (result) => tracker.observeLogin(result));
   genesys.on("request", (event) => {
     if (event.operation !== LOGIN_OPERATION) tracker.observeApi(event);

@@ -12,12 +12,14 @@
  *   gateway taken out of rotation gets no traffic, and must be allowed back to find out.
  * - `notifications`: only while subscribers hold topics: failing unless the notification
  *   socket is open (down, reconnecting, or not yet connected).
+ * - `redis` (only with `REDIS_URL`, several instances): failing while a connection to the
+ *   shared Redis is lost, until it is back; absent from the report in one process.
  */
 import type { GenesysTargetDescription } from "../genesys/endpoint.js";
 import type { NotificationSocketState } from "../genesys/notifications.js";
 
 /** Names of the tracked parts, as they appear in the `/readyz` body. */
-export type ReadinessPart = "token" | "genesysApi" | "notifications";
+export type ReadinessPart = "token" | "genesysApi" | "notifications" | "redis";
 
 /** Options of {@link ReadinessTracker}. Durations in ms. */
 export interface ReadinessOptions {
@@ -33,6 +35,8 @@ export interface ReadinessOptions {
   failureMemoryMs?: number;
   /** Least time between login attempts started by readiness probes. Default 5 000. */
   loginProbeIntervalMs?: number;
+  /** Whether the gateway runs on a shared Redis (`REDIS_URL`): then the `redis` part is tracked, ok until {@link ReadinessTracker.observeRedis} says otherwise. */
+  redis?: boolean;
 }
 
 /**
@@ -56,6 +60,8 @@ export interface ReadinessReport {
     token: PartReport;
     genesysApi: PartReport & { consecutiveFailures: number };
     notifications: PartReport & { required: boolean; socket: NotificationSocketState; heldTopics: number };
+    /** Only with `REDIS_URL`: the connection to the shared Redis. */
+    redis?: PartReport;
   };
 }
 
@@ -81,6 +87,7 @@ export class ReadinessTracker {
   private api: { failures: number; since: number; lastExchangeAt: number; reason?: string };
   private socket: { state: NotificationSocketState; since: number };
   private lastLoginAttemptAt = Number.NEGATIVE_INFINITY;
+  private redis: { failing: boolean; since: number; reason?: string } | undefined;
 
   constructor(private readonly options: ReadinessOptions) {
     this.threshold = options.failureThreshold ?? 3;
@@ -90,6 +97,19 @@ export class ReadinessTracker {
     this.token = { failing: false, since: now };
     this.api = { failures: 0, since: now, lastExchangeAt: now };
     this.socket = { state: "idle", since: now };
+    if (options.redis) this.redis = { failing: false, since: now };
+  }
+
+  /** The shared Redis connection went down (with why) or came back up; ignored without `redis`. */
+  observeRedis(state: { status: "up" } | { status: "down"; reason: string }): void {
+    if (!this.redis) return;
+    const failing = state.status === "down";
+    const reason = state.status === "down" ? state.reason : this.redis.reason;
+    if (failing === this.redis.failing) {
+      this.redis = { ...this.redis, ...(reason ? { reason } : {}) };
+      return;
+    }
+    this.redis = { failing, since: this.options.now(), ...(reason ? { reason } : {}) };
   }
 
   /** A login attempt ended. */
@@ -165,11 +185,17 @@ export class ReadinessTracker {
     if (token.status === "failing") failing.push("token");
     if (apiFailing) failing.push("genesysApi");
     if (notificationsFailing) failing.push("notifications");
+    const redis: PartReport | undefined = this.redis && {
+      status: this.redis.failing ? "failing" : "ok",
+      since: iso(this.redis.since),
+      ...(this.redis.reason ? { reason: this.redis.reason } : {}),
+    };
+    if (this.redis?.failing) failing.push("redis");
     return {
       status: failing.length === 0 ? "ready" : "not-ready",
       failing,
       genesys: this.options.genesys,
-      checks: { token, genesysApi, notifications },
+      checks: { token, genesysApi, notifications, ...(redis ? { redis } : {}) },
     };
   }
 

@@ -138,4 +138,29 @@ describe("ReadinessTracker", () => {
     t.observeLogin({ ok: false, status: 401, code: "bad.credentials" });
     expect(t.report().failing).toEqual(["token", "genesysApi", "notifications"]);
   });
+
+  it("redis: absent in one process; with REDIS_URL ok until the connection is lost, failing with the reason until it is back", () => {
+    expect(tracker().t.report().checks).not.toHaveProperty("redis");
+    const { t, advance, iso } = tracker({ redis: true });
+    expect(t.report()).toMatchObject({ status: "ready", failing: [], checks: { redis: { status: "ok", since: iso(0) } } });
+    advance(1_000);
+    t.observeRedis({ status: "down", reason: "commands connection lost (ECONNREFUSED)" });
+    expect(t.report()).toMatchObject({
+      status: "not-ready",
+      failing: ["redis"],
+      checks: { redis: { status: "failing", since: iso(1_000), reason: "commands connection lost (ECONNREFUSED)" } },
+    });
+    advance(500);
+    t.observeRedis({ status: "down", reason: "reader connection lost" });
+    expect(t.report().checks.redis).toMatchObject({ status: "failing", since: iso(1_000), reason: "reader connection lost" });
+    advance(2_000);
+    t.observeRedis({ status: "up" });
+    expect(t.report()).toMatchObject({ status: "ready", failing: [], checks: { redis: { status: "ok", since: iso(3_500) } } });
+  });
+
+  it("redis: observeRedis without REDIS_URL changes nothing", () => {
+    const { t } = tracker();
+    t.observeRedis({ status: "down", reason: "x" });
+    expect(t.report()).toMatchObject({ status: "ready", failing: [] });
+  });
 });

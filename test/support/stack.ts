@@ -55,6 +55,8 @@ export interface StackOptions {
   requestsPerMinute?: number;
   /** Staleness bound of query answers served from the change log (ms); 0 always reads Genesys. Default the gateway's (30 000). */
   trackedReadMaxAgeMs?: number;
+  /** Run as one instance of a cluster on these Redis connections (closed by the caller). */
+  redis?: GatewayOptions["redis"];
 }
 
 /**
@@ -81,6 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     changes: options.changes,
     requestsPerMinute: options.requestsPerMinute ?? 100_000,
     trackedReadMaxAgeMs: options.trackedReadMaxAgeMs,
+    ...(options.redis ? { redis: options.redis } : {}),
   });
   const sdk = await connectSdk(emulator.url);
   return {
