@@ -15,6 +15,7 @@ import { toConversationSnapshot, type ParticipantSnapshot } from "../genesys/par
 import { attributeValue } from "./attribute-map.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { attributesVersion } from "./version.js";
+import { IN_PROCESS_WRITE_FENCE, WriteFenceUnavailableError, type HeldWriteFence, type WriteFence } from "./write-fence.js";
 
 /** What the updater needs from Genesys (implemented by `GenesysClient`). */
 export interface AttributeBackend {
@@ -172,6 +173,26 @@ export interface AttributeUpdaterOptions {
   confirmations?: WriteConfirmations;
   /** Told every outcome (metrics); must not throw. */
   onOutcome?: (outcome: UpdateOutcome) => void;
+  /**
+   * The participant's write fence (write-fence.ts): taken inside the in-process lock before the
+   * version read, checked right before each PATCH and re-send. Default {@link IN_PROCESS_WRITE_FENCE}
+   * (one process: always held).
+   */
+  fence?: WriteFence;
+  /** Told of every PATCH about to be sent, after its fence check passed (logs); must not throw. */
+  onSend?: (sent: SentWrite) => void;
+}
+
+/** A PATCH about to be sent (see {@link AttributeUpdaterOptions.onSend}). */
+export interface SentWrite {
+  conversationId: string;
+  participantId: string;
+  /** The keys written (not the values). */
+  keys: string[];
+  /** The fence it is sent under (0 in one process). */
+  fence: number;
+  /** 1 for the first PATCH of the update, 2 for the first re-send, … */
+  attempt: number;
 }
 
 type Read =
@@ -202,19 +223,27 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
  *    4xx on the first PATCH → `unavailable` (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx
  *    after a PATCH was accepted → `not-confirmed` (the accepted write may still land).
+ * 6. the participant's write fence (`fence`) is taken before step 1 and checked right before
+ *    each PATCH: not taken in time, or lost before the first PATCH → WriteFenceUnavailableError
+ *    (nothing sent); lost before a re-send → `not-confirmed` (never `updated`).
  * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
  * A failed verify read (429, 5xx, network, a call outliving the deadline) does not end the
  * loop: it keeps waiting and reading until the deadline. Never throws for Genesys failures.
  * @throws BudgetExhaustedError (from `update`) when the request budget cannot serve the first
  *   read or the first PATCH in time: nothing was sent.
+ * @throws WriteFenceUnavailableError (from `update`) when the write fence cannot be taken before
+ *   the deadline, its store fails, or it is lost before the first PATCH: nothing was sent.
  */
 export class AttributeUpdater {
   private readonly lock = new KeyedLock();
   private readonly timing: VerifyTiming;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly fence: WriteFence;
 
+  /** @param options backend, timing, clock and the optional change-log, fence and metrics hooks ({@link AttributeUpdaterOptions}). */
   constructor(private readonly options: AttributeUpdaterOptions) {
+    this.fence = options.fence ?? IN_PROCESS_WRITE_FENCE;
     this.timing = { ...DEFAULT_VERIFY_TIMING, ...options.timing };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -224,11 +253,17 @@ export class AttributeUpdater {
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
     const outcome = this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
-      const watch = await this.watchWithin(request, deadline);
+      const fence = await this.fence.acquire(request, deadline);
       try {
-        return await this.apply(request, deadline, watch);
+        const watch = await this.watchWithin(request, deadline);
+        try {
+          return await this.apply(request, deadline, watch, fence);
+        } finally {
+          watch?.close();
+        }
       } finally {
-        watch?.close();
+        // Awaited: the next update queued here takes it at once (a lease is not re-entrant).
+        await fence.release();
       }
     });
     return this.options.onOutcome ? outcome.then((o) => (this.options.onOutcome!(o), o)) : outcome;
@@ -252,7 +287,7 @@ export class AttributeUpdater {
     return watch;
   }
 
-  private async apply(request: AttributeUpdate, deadline: number, watch: ParticipantWatch | undefined): Promise<UpdateOutcome> {
+  private async apply(request: AttributeUpdate, deadline: number, watch: ParticipantWatch | undefined, fence: HeldWriteFence): Promise<UpdateOutcome> {
     const wanted = request.attributes;
     const keys = Object.keys(wanted);
     let attempts = 0;
@@ -303,9 +338,23 @@ export class AttributeUpdater {
               };
             }
           }
+          // Right before the PATCH: still ours? (another instance may hold it now.)
+          if (!(await fence.check())) {
+            if (attempts === 0) {
+              throw new WriteFenceUnavailableError("LOST", "This update's write lease was lost (it expired or Redis lost it) before anything was sent; nothing was written. Retry.");
+            }
+            return {
+              kind: "not-confirmed",
+              attempts,
+              accepted,
+              participant: lastSeen,
+              message: `This update's write lease was lost (it expired or Redis lost it) before a re-send; the write ${accepted ? "Genesys accepted" : "sent"} earlier was not seen and may still become visible.`,
+            };
+          }
           attempts += 1;
           lastSentAt = this.now();
           if (attempts === 1) firstSentAt = lastSentAt;
+          this.options.onSend?.({ conversationId: request.conversationId, participantId: request.participantId, keys, fence: fence.fence, attempt: attempts });
           const sent = await this.write(request, deadline);
           if (sent.kind === "no-budget") {
             // Nothing was sent: refuse the whole update if nothing ever was, else keep confirming.

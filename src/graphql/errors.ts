@@ -14,6 +14,10 @@
  * - `SUBSCRIPTION_REQUIRES_WEBSOCKET` a subscription sent over HTTP;
  * - `UPSTREAM_BUDGET_EXHAUSTED` the Genesys request budget could not serve the call before its
  *   deadline; nothing was sent;
+ * - `WRITE_LEASE_UNAVAILABLE` (several instances) the participant's write lease could not be
+ *   taken before the deadline (`extensions.reason` `HELD_ELSEWHERE`), Redis is unavailable
+ *   (`STORE_UNAVAILABLE`), or the lease was lost before anything was sent (`LOST`); nothing was
+ *   written;
  * - `INTERNAL_SERVER_ERROR` anything else (message masked).
  */
 import { GraphQLError } from "graphql";
@@ -93,4 +97,9 @@ export function upstreamLimit(message: string): GraphQLError {
 /** The Genesys request budget could not serve this call in time (genesys/budget.ts); nothing was sent to Genesys. Retry later. */
 export function budgetExhausted(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "UPSTREAM_BUDGET_EXHAUSTED" } });
+}
+
+/** The participant's write lease (several instances) could not be taken or was lost before anything was sent (attributes/write-fence.ts); nothing was written. Retry. */
+export function writeLeaseUnavailable(reason: "HELD_ELSEWHERE" | "STORE_UNAVAILABLE" | "LOST", message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "WRITE_LEASE_UNAVAILABLE", reason } });
 }

@@ -4,6 +4,7 @@
  */
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { UpdateOutcome } from "../../attributes/update.js";
+import { WriteFenceUnavailableError } from "../../attributes/write-fence.js";
 import type { GatewayContext } from "../context.js";
 import {
   AttributesUpdated,
@@ -15,7 +16,7 @@ import {
   UpdateNotConfirmed,
   VersionConflict,
 } from "../types.js";
-import { badUserInput, budgetExhausted } from "../errors.js";
+import { badUserInput, budgetExhausted, writeLeaseUnavailable } from "../errors.js";
 import { BudgetExhaustedError } from "../../genesys/budget.js";
 import { assertAttributes, assertId } from "../validation.js";
 
@@ -58,7 +59,9 @@ export function toUpdateResult(
 export class UpdateAttributesResolver {
   /**
    * @throws BAD_USER_INPUT for invalid ids or attributes (nothing is written); UPSTREAM_BUDGET_EXHAUSTED
-   *   when the Genesys request budget cannot serve the write before its deadline (nothing is written).
+   *   when the Genesys request budget cannot serve the write before its deadline (nothing is written);
+   *   WRITE_LEASE_UNAVAILABLE (several instances) when the participant's write lease cannot be taken
+   *   in time, Redis is unavailable, or the lease is lost before anything is sent (nothing is written).
    */
   @Mutation(() => UpdateAttributesResult, {
     description:
@@ -84,6 +87,7 @@ export class UpdateAttributesResolver {
       });
     } catch (error) {
       if (error instanceof BudgetExhaustedError) throw budgetExhausted(error.message);
+      if (error instanceof WriteFenceUnavailableError) throw writeLeaseUnavailable(error.reason, error.message);
       throw error;
     }
     // Later fields of this operation must not see the conversation as it was before the write.
