@@ -48,6 +48,10 @@ import { countUpstreamCalls } from "./observability/operation-scope.js";
 import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
 import type { RedisConnections } from "./cluster/redis-connection.js";
+import { RedisLeaseStore } from "./cluster/lease.js";
+import { LeaseWriteFence } from "./cluster/write-lease.js";
+import { instanceId } from "./cluster/instance.js";
+import { systemTimers } from "./timers.js";
 import { serveGraphqlWs } from "./ws/graphql-ws.js";
 import { GRAPHQL_WS_PATH, routeUpgrades } from "./ws/upgrade.js";
 
@@ -166,6 +170,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     tracked: changes.feed,
     maxAgeMs: options.trackedReadMaxAgeMs,
   });
+  // Several instances (issue 10): writes to one participant serialized across the cluster by a
+  // fenced lease per participant, checked right before every PATCH.
+  const owner = instanceId();
+  const fence = options.redis
+    ? new LeaseWriteFence({ store: new RedisLeaseStore({ redis: options.redis.commands, keyPrefix: options.redis.settings.keyPrefix }), owner, timers: systemTimers, logger })
+    : undefined;
   const services: GatewayServices = {
     genesys,
     logger,
@@ -177,6 +187,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Confirmation from the change log (issue 9).
       confirmations: changes.confirmations,
       onOutcome: (o) => metrics.observeUpdate(o),
+      ...(fence ? { fence, onSend: (sent) => logger.debug({ ...sent, instance: owner }, "attribute write sent") } : {}),
     }),
     feed: changes.feed,
   };
