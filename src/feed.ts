@@ -1,7 +1,13 @@
 /**
- * Builds a gateway's change feed: the change log (in memory; a shared log later), the pool of
- * Genesys notification channels, and the AttributeChangeFeed over them, with the Genesys REST
- * reads it needs. server.ts calls {@link createChangeFeed} once.
+ * Builds a gateway's change feed: the change log, the Genesys notification channels, and the
+ * AttributeChangeFeed over them, with the Genesys REST reads it needs. server.ts calls
+ * {@link createChangeFeed} once.
+ *
+ * - One process (no Redis): the in-memory change log and this process's own pool of channels.
+ * - Several instances (`REDIS_URL`, README "Running several instances"): the change log on Redis
+ *   Streams (RedisChangeLog, appends fenced by the channel holder's lease), the channel holder
+ *   election, the cluster's topic demand and ClusterTopics (only the holder holds the Genesys
+ *   channels; every instance's feed fans out from the shared log).
  */
 import { AttributeChangeFeed } from "./attributes/change-feed.js";
 import { InMemoryChangeLog, type ChangeLog, type ChangeLogRetention } from "./attributes/change-log.js";
@@ -12,6 +18,14 @@ import { NotificationChannel } from "./genesys/notifications.js";
 import { toConversationSnapshot } from "./genesys/participants.js";
 import type { Logger } from "./logger.js";
 import type { WriteConfirmations } from "./attributes/update.js";
+import { RedisChangeLog } from "./attributes/redis-change-log.js";
+import { ChannelHolder, CHANNEL_HOLDER_LEASE } from "./cluster/channel-holder.js";
+import { RedisChannelDirectory } from "./cluster/channel-directory.js";
+import { ClusterTopics, followClusterRole, type FeedRole } from "./cluster/cluster-topics.js";
+import { RedisLeaseStore, redisLeaseKeys } from "./cluster/lease.js";
+import { RedisLiveTopics } from "./cluster/live-topics.js";
+import type { RedisConnections } from "./cluster/redis-connection.js";
+import { RedisTopicDemand } from "./cluster/topic-demand.js";
 
 /** Settings of the change feed (all optional; defaults in README "Configuration"). Durations in ms. */
 export interface ChangeFeedSettings {
@@ -35,31 +49,133 @@ export interface ChangeFeedSettings {
 export interface ChangeFeedParts {
   feed: AttributeChangeFeed;
   log: ChangeLog;
-  channels: NotificationChannelPool;
+  /**
+   * What readiness and metrics follow: this process's pool (one process), or with several
+   * instances a view of the cluster's topics (`heldTopicCount` 0 — the sockets are the channel
+   * holder's; notifications on every instance follow the holder's, see ClusterTopics.isLive).
+   */
+  channels: Pick<NotificationChannelPool, "on" | "heldTopicCount">;
+  /** With several instances: the cluster's topics (role, holder). */
+  cluster?: { topics: ClusterTopics; holder: ChannelHolder };
   /** For AttributeUpdater `confirmations`: the verify loop waits on the change log. */
   confirmations: WriteConfirmations;
   /** For AttributeUpdater `observeRead`: the verify loop's reads reach the change log. */
   observeRead(conversationId: string): ((conversation: Models.Conversation | null) => void) | undefined;
-  /** Stops the reconciler and closes every channel. */
-  close(): void;
+  /** Stops the reconciler and closes every channel (with several instances: also steps down as holder, withdraws this instance's topic demand and stops the log's listener). */
+  close(): Promise<void>;
 }
 
-/** Creates the change feed of one gateway. */
-export function createChangeFeed(options: {
+/** The channel holder's lease: TTL (ms) and renewal period (ms, a third of it). Takeover ≤ TTL + renewal period after a holder dies. */
+export const CHANNEL_HOLDER_TTL_MS = 10_000;
+
+/**
+ * Creates the change feed of one gateway; with `redis`, as one instance of a cluster (starts the
+ * holder election and the topic demand heartbeat).
+ * @param options.instance this gateway's instance id (lease owner, demand key), with `redis`.
+ * @throws ChangeLogUnavailableError when the shared change log cannot be opened on Redis.
+ */
+export async function createChangeFeed(options: {
   genesys: GenesysClient;
   logger: Logger;
   heartbeatTimeoutMs?: number;
   settings?: ChangeFeedSettings;
-}): ChangeFeedParts {
+  redis?: RedisConnections;
+  instance?: string;
+}): Promise<ChangeFeedParts> {
   const { genesys, logger, settings = {} } = options;
+  if (options.redis) return createClusterChangeFeed({ ...options, redis: options.redis, instance: options.instance ?? "gateway" });
   const log = new InMemoryChangeLog({ retention: settings.retention });
   const channels = new NotificationChannelPool({
     createChannel: () => new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
     maxTopicsPerChannel: settings.maxTopicsPerChannel,
     maxChannels: settings.maxChannels,
   });
-  const feed = new AttributeChangeFeed({
-    topics: channels,
+  const feed = newFeed(genesys, logger, log, channels, settings);
+  return {
+    ...feedHooks(feed),
+    log,
+    channels,
+    close: async () => {
+      feed.close();
+      channels.close();
+    },
+  };
+}
+
+/** The cluster variant of {@link createChangeFeed} (see the file comment). */
+async function createClusterChangeFeed(options: {
+  genesys: GenesysClient;
+  logger: Logger;
+  heartbeatTimeoutMs?: number;
+  settings?: ChangeFeedSettings;
+  redis: RedisConnections;
+  instance: string;
+}): Promise<ChangeFeedParts> {
+  const { genesys, logger, settings = {}, redis, instance } = options;
+  const keyPrefix = redis.settings.keyPrefix;
+  const holder = new ChannelHolder({ leases: new RedisLeaseStore({ redis: redis.commands, keyPrefix }), owner: instance, ttlMs: CHANNEL_HOLDER_TTL_MS, logger });
+  const log = await RedisChangeLog.open({
+    redis: redis.commands,
+    subscriber: redis.reader,
+    keyPrefix,
+    retention: settings.retention,
+    // Only the holder appends, and only under its current fence (checked by Redis in the append script).
+    fence: () => {
+      const token = holder.fenceToken();
+      return token && { key: redisLeaseKeys(keyPrefix, token.key).lease, fence: token.fence };
+    },
+    onListenerError: (error) => logger.warn({ err: String(error) }, "change log listener: Redis error, retrying"),
+    onEpochChange: (previous, next) => logger.warn({ previous, next }, "the shared change log was re-created (Redis lost it): older cursors are refused"),
+  });
+  const topics = new ClusterTopics({
+    holder,
+    demand: new RedisTopicDemand({ redis: redis.commands, keyPrefix, instanceId: instance, logger }),
+    live: new RedisLiveTopics({ redis: redis.commands, keyPrefix, leaseKey: CHANNEL_HOLDER_LEASE }),
+    directory: new RedisChannelDirectory({ redis: redis.commands, keyPrefix, leaseKey: CHANNEL_HOLDER_LEASE }),
+    createChannel: ({ existing, mayReconnect }) =>
+      new NotificationChannel({ client: genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, existing, mayReconnect }),
+    maxTopicsPerChannel: settings.maxTopicsPerChannel,
+    maxChannels: settings.maxChannels,
+    logger,
+  });
+  const feed = newFeed(genesys, logger, log, topics, settings);
+  holder.on("elected", (fence) => logger.info({ instance, fence }, "elected channel holder: this instance holds the Genesys notification channels and appends to the change log"));
+  holder.on("deposed", (reason) => logger.warn({ instance, reason }, "no longer the channel holder"));
+  // The feed's follower mode (absorb, no appends or reconciliation) where it has one.
+  const role = feed as Partial<FeedRole>;
+  const unwire = role.becomeHolder && role.becomeFollower ? followClusterRole(role as FeedRole, topics) : () => undefined;
+  topics.start();
+  const channels: ChangeFeedParts["channels"] = {
+    heldTopicCount: 0,
+    on: (event: string, listener: (...args: never[]) => void) => {
+      // The sockets are the holder's; metrics count the events and reconnects this instance sees.
+      if (event === "event" || event === "reconnected") topics.on(event, listener as never);
+      return channels;
+    },
+  } as unknown as ChangeFeedParts["channels"];
+  return {
+    ...feedHooks(feed),
+    log,
+    channels,
+    cluster: { topics, holder },
+    close: async () => {
+      unwire();
+      feed.close();
+      await topics.stop().catch((error: unknown) => logger.warn({ err: String(error) }, "could not stop the cluster's topics cleanly"));
+      await log.close();
+    },
+  };
+}
+
+function newFeed(
+  genesys: GenesysClient,
+  logger: Logger,
+  log: ChangeLog,
+  topics: ConstructorParameters<typeof AttributeChangeFeed>[0]["topics"],
+  settings: ChangeFeedSettings,
+): AttributeChangeFeed {
+  return new AttributeChangeFeed({
+    topics,
     log,
     logger,
     genesys: {
@@ -74,18 +190,15 @@ export function createChangeFeed(options: {
     reconcileRequestsPerMinute: settings.reconcileRequestsPerMinute,
     lingerMs: settings.lingerMs,
   });
+}
+
+function feedHooks(feed: AttributeChangeFeed): Pick<ChangeFeedParts, "feed" | "confirmations" | "observeRead"> {
   return {
     feed,
-    log,
-    channels,
     confirmations: { watch: (conversationId, participantId) => feed.watchParticipant(conversationId, participantId) },
     observeRead: (conversationId) => {
       const apply = feed.observeRead(conversationId);
       return apply && ((conversation) => apply(conversation ? toConversationSnapshot(conversation) : null));
-    },
-    close: () => {
-      feed.close();
-      channels.close();
     },
   };
 }

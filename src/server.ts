@@ -151,7 +151,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   countUpstreamCalls(genesys);
   await genesys.authenticate();
   // The change feed (issue 8): change log, reconciler and the pool of notification channels.
-  const changes = createChangeFeed({ genesys, logger, heartbeatTimeoutMs: options.heartbeatTimeoutMs, settings: options.changes });
+  const owner = instanceId();
+  const changes = await createChangeFeed({
+    genesys,
+    logger,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    settings: options.changes,
+    ...(options.redis ? { redis: options.redis, instance: owner } : {}),
+  });
   // Readiness and metrics (issue 7) follow every channel of the pool.
   const readiness = trackReadiness(
     genesys,
@@ -172,7 +179,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   // Several instances (issue 10): writes to one participant serialized across the cluster by a
   // fenced lease per participant, checked right before every PATCH.
-  const owner = instanceId();
   const fence = options.redis
     ? new LeaseWriteFence({ store: new RedisLeaseStore({ redis: options.redis.commands, keyPrefix: options.redis.settings.keyPrefix }), owner, timers: systemTimers, logger })
     : undefined;
@@ -249,7 +255,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   } catch (error) {
     await metricsServer?.close();
-    changes.close();
+    await changes.close();
     budget.close();
     throw error;
   }
@@ -266,7 +272,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     port,
     close: () =>
       (closing ??= (async () => {
-        changes.close();
+        // The feed first (it completes the subscriptions; a cluster instance steps down as
+        // channel holder so another takes over at once), then the servers.
+        await changes.close();
         await apollo.stop();
         await metricsServer?.close();
         budget.close();
