@@ -223,7 +223,7 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
  *    4xx on the first PATCH → `unavailable` (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx
  *    after a PATCH was accepted → `not-confirmed` (the accepted write may still land).
- * 6. the participant's write fence (`fence`) is taken before step 1 and checked right before
+ * 6. the participant's write fence (`fence`) is taken between the watch and the read of step 1 and checked right before
  *    each PATCH: not taken in time, or lost before the first PATCH → WriteFenceUnavailableError
  *    (nothing sent); lost before a re-send → `not-confirmed` (never `updated`).
  * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
@@ -253,17 +253,19 @@ export class AttributeUpdater {
   update(request: AttributeUpdate): Promise<UpdateOutcome> {
     const deadline = this.now() + this.timing.deadlineMs;
     const outcome = this.lock.run(`${request.conversationId}\u0000${request.participantId}`, async () => {
-      const fence = await this.fence.acquire(request, deadline);
+      // The watch first: it only observes (its topic may take a moment to subscribe cluster-wide),
+      // so it is not held under the write fence other instances may be waiting for.
+      const watch = await this.watchWithin(request, deadline);
       try {
-        const watch = await this.watchWithin(request, deadline);
+        const fence = await this.fence.acquire(request, deadline);
         try {
           return await this.apply(request, deadline, watch, fence);
         } finally {
-          watch?.close();
+          // Awaited: the next update queued here takes it at once (a lease is not re-entrant).
+          await fence.release();
         }
       } finally {
-        // Awaited: the next update queued here takes it at once (a lease is not re-entrant).
-        await fence.release();
+        watch?.close();
       }
     });
     return this.options.onOutcome ? outcome.then((o) => (this.options.onOutcome!(o), o)) : outcome;

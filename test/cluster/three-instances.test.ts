@@ -1,0 +1,248 @@
+/**
+ * Several instances end to end (issue 10): the emulator (in this process), one real
+ * redis-server and three gateway processes (`node dist/src/main.js`, spawned like the project
+ * tests spawn it, `REDIS_URL` set), meeting only at the wire.
+ *
+ * - The contract through a client that round-robins across the instances: a write through one
+ *   is seen by queries on another and by subscribers on a third (fan-out from the shared log).
+ * - 10 concurrent writers with one `expectedVersion`, spread over the three → exactly one
+ *   `AttributesUpdated`; and no PATCH ever sent with a stale fence. How that is checked: every
+ *   writer writes its own key, each instance logs every PATCH it sends with the fence it was
+ *   checked under ("attribute write sent", debug), and the emulator's ground-truth write log
+ *   gives the order Genesys accepted them in. A fence grows with every acquisition of the
+ *   participant's lease, so if a PATCH were sent under a fence that had already passed on, the
+ *   write log would show it after a PATCH of a newer fence (or two writers interleaved). The test
+ *   maps each accepted write to its fence through its key and requires the fences to be
+ *   non-decreasing in acceptance order, each writer's PATCHes contiguous, and one fence per writer.
+ * - A subscriber that drops and resumes on another instance with `after`: no gap, no duplicate.
+ */
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "graphql-ws";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
+import { attributesVersion } from "../../src/attributes/version.js";
+import { AttributesChangedDocument, ParticipantDocument, UpdateAttributesDocument } from "../generated/graphql.js";
+import { cleanEnv, freePort, killAll, spawnCollected, type LogLine, type Spawned } from "../support/processes.js";
+import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
+import { control, createCall, gql, gqlData, subscribe, TEST_FAULTS, wsClient, type LiveSubscription, type TestCall } from "../support/stack.js";
+import { connectSdk, DEMO_CREDENTIALS, type SdkConnection } from "../support/sdk.js";
+import type { AttributesChangedSubscription } from "../generated/graphql.js";
+import type { WriteLogEntry } from "../../src/emulator/writes.js";
+
+warnWithoutRedis("test/cluster/three-instances.test.ts");
+
+const MAIN_JS = fileURLToPath(new URL("../../dist/src/main.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const QUEUE = "a0000000-0000-4000-8000-0000000000c1";
+const START_TIMEOUT_MS = 30_000;
+
+/** One spawned gateway instance. */
+interface Instance {
+  name: string;
+  run: Spawned;
+  url: string;
+  wsUrl: string;
+}
+
+let emulator: RunningEmulator;
+let redis: RunningRedis;
+/** The "other writer" (an Architect flow, another integration) writing behind the gateways' back. */
+let sdk: SdkConnection;
+const instances: Instance[] = [];
+const clients: Client[] = [];
+
+async function startInstance(name: string): Promise<Instance> {
+  const port = await freePort();
+  const run = spawnCollected(process.execPath, [MAIN_JS], {
+    cwd: ROOT,
+    env: cleanEnv({
+      LOG_LEVEL: "debug",
+      PORT: String(port),
+      GENESYS_GATEWAY_URL: emulator.url,
+      GENESYS_CLIENT_ID: DEMO_CREDENTIALS.clientId,
+      GENESYS_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
+      GATEWAY_AUTH: "none",
+      REDIS_URL: redis.url,
+      GENESYS_REQUESTS_PER_MINUTE: "100000",
+      RATE_LIMIT_REQUESTS_PER_MINUTE: "0",
+    }),
+  });
+  await run.logLine("gateway listening", START_TIMEOUT_MS);
+  return { name, run, url: `http://127.0.0.1:${port}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+}
+
+/** The instance whose log says it was elected channel holder last (and is still running). */
+function holder(): Instance | undefined {
+  let best: { instance: Instance; fence: number } | undefined;
+  for (const instance of instances) {
+    if (instance.run.child.exitCode !== null || instance.run.child.signalCode !== null) continue;
+    for (const line of instance.run.lines) {
+      if (line.msg?.startsWith("elected channel holder") && (!best || Number(line["fence"]) > best.fence)) best = { instance, fence: Number(line["fence"]) };
+    }
+  }
+  return best?.instance;
+}
+
+/** A client that sends each operation to the next instance in turn (a round-robin load balancer). */
+function roundRobin() {
+  let next = 0;
+  const alive = () => instances.filter((i) => i.run.child.exitCode === null && i.run.child.signalCode === null);
+  return () => {
+    const pool = alive();
+    return pool[next++ % pool.length]!;
+  };
+}
+
+function ws(instance: Instance): Client {
+  const client = wsClient(instance.wsUrl);
+  clients.push(client);
+  return client;
+}
+
+async function participant(instance: Instance, call: TestCall) {
+  return (await gqlData(instance.url, ParticipantDocument, { conversationId: call.conversationId, participantId: call.customerId })).participant!;
+}
+
+async function update(instance: Instance, call: TestCall, attributes: Record<string, string>, expectedVersion?: string) {
+  const result = await gql(instance.url, UpdateAttributesDocument, {
+    input: { conversationId: call.conversationId, participantId: call.customerId, attributes, ...(expectedVersion ? { expectedVersion } : {}) },
+  });
+  if (result.errors?.length) return { __typename: "error" as const, code: String(result.errors[0]!.extensions?.["code"]), message: result.errors[0]!.message };
+  return result.data!.updateAttributes;
+}
+
+async function writeLog(call: TestCall): Promise<WriteLogEntry[]> {
+  const { entries } = await control<{ entries: WriteLogEntry[] }>(emulator.url, "GET", "/log");
+  return entries.filter((e) => e.conversationId === call.conversationId && e.participantId === call.customerId);
+}
+
+/** Every "attribute write sent" line of every instance for this participant. */
+function sentWrites(call: TestCall): Array<LogLine & { keys: string[]; fence: number; attempt: number }> {
+  return instances.flatMap((i) =>
+    i.run.lines.filter((l) => l.msg === "attribute write sent" && l["conversationId"] === call.conversationId && l["participantId"] === call.customerId),
+  ) as Array<LogLine & { keys: string[]; fence: number; attempt: number }>;
+}
+
+/**
+ * Subscribes to the customer of `call` on `instance` with `includeSnapshot` and reads the
+ * snapshot: once it is there the subscription is live (no write after this is missed).
+ */
+async function liveSubscription(instance: Instance, call: TestCall, extra: { after?: string } = {}) {
+  const sub = subscribe(ws(instance), AttributesChangedDocument, {
+    conversationId: call.conversationId,
+    participantId: call.customerId,
+    ...(extra.after ? { after: extra.after } : { includeSnapshot: true }),
+  });
+  if (!extra.after) {
+    const first = await sub.next(20_000);
+    if (first.errors) throw new Error(`subscription error: ${JSON.stringify(first.errors)}`);
+    expect(first.data!.attributesChanged.snapshot).toBe(true);
+  }
+  return sub;
+}
+
+/** Reads events until one shows `attributes` ⊇ `wanted`; fails after `timeoutMs`. */
+async function until(sub: LiveSubscription<AttributesChangedSubscription>, wanted: Record<string, string>, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await sub.next(Math.max(1, end - Date.now()));
+    if (result.errors) throw new Error(`subscription error: ${JSON.stringify(result.errors)}`);
+    const event = result.data!.attributesChanged;
+    if (Object.entries(wanted).every(([k, v]) => event.attributes[k] === v)) return event;
+  }
+}
+
+describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, faults: TEST_FAULTS });
+    redis = await startRedis();
+    sdk = await connectSdk(emulator.url);
+    instances.push(...(await Promise.all(["gw-a", "gw-b", "gw-c"].map(startInstance))));
+    // One of them holds the channels.
+    await Promise.race(instances.map((i) => i.run.logLine((msg) => msg.startsWith("elected channel holder"), 15_000).catch(() => new Promise(() => undefined))));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    killAll(instances.map((i) => i.run.child.pid!));
+    await Promise.all(instances.map((i) => i.run.exited));
+    await redis?.stop();
+    await emulator?.close();
+  });
+
+  it("one API through a round-robin client: a write through one instance is seen by queries and subscribers on the others", async () => {
+    const next = roundRobin();
+    const call = await createCall(emulator.url, QUEUE, { start: "0" });
+    const subscribers = await Promise.all(instances.map((i) => liveSubscription(i, call)));
+    for (let n = 0; n < 3; n++) expect((await participant(next(), call)).attributes).toEqual({ start: "0" });
+    const written = await update(next(), call, { "crm.caseId": "CASE-RR" });
+    expect(written.__typename).toBe("AttributesUpdated");
+    for (const sub of subscribers) {
+      const event = await until(sub, { "crm.caseId": "CASE-RR" });
+      expect(event.changes).toEqual([{ key: "crm.caseId", previous: null, value: "CASE-RR" }]);
+    }
+    // Every instance answers queries with the write (served from the shared log or read).
+    for (let n = 0; n < 3; n++) expect((await participant(next(), call)).attributes).toEqual({ start: "0", "crm.caseId": "CASE-RR" });
+    for (const sub of subscribers) sub.stop();
+  });
+
+  it("10 concurrent writers with one expectedVersion over three instances: exactly one AttributesUpdated, and no PATCH under a stale fence", async () => {
+    const call = await createCall(emulator.url, QUEUE, { base: "1" });
+    const version = attributesVersion({ base: "1" });
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => update(instances[i % 3]!, call, { [`writer.${i}`]: "won" }, version)),
+    );
+    const kinds = outcomes.map((o) => o.__typename);
+    expect(kinds.filter((k) => k === "AttributesUpdated"), JSON.stringify(outcomes)).toHaveLength(1);
+    expect(kinds.filter((k) => k === "VersionConflict"), JSON.stringify(outcomes)).toHaveLength(9);
+    const winner = outcomes.findIndex((o) => o.__typename === "AttributesUpdated");
+    // Genesys saw one write, the winner's, sent once under one fence.
+    const log = await writeLog(call);
+    expect(log.map((e) => e.attributes)).toEqual([{ [`writer.${winner}`]: "won" }]);
+    expect(sentWrites(call).map((s) => s.keys)).toEqual([[`writer.${winner}`]]);
+  });
+
+  it("10 concurrent unconditional writers over three instances: every PATCH accepted in fence order, one fence per writer, never interleaved", async () => {
+    const call = await createCall(emulator.url, QUEUE, {});
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => update(instances[i % 3]!, call, { [`writer.${i}`]: "1" })));
+    expect(outcomes.map((o) => o.__typename), JSON.stringify(outcomes)).toEqual(Array(10).fill("AttributesUpdated"));
+    const sent = sentWrites(call);
+    const fenceOf = new Map<string, number>();
+    for (const s of sent) {
+      const key = s.keys[0]!;
+      // One fence per writer (all its PATCHes and re-sends under the lease it took).
+      expect(fenceOf.get(key) ?? s.fence).toBe(s.fence);
+      fenceOf.set(key, s.fence);
+    }
+    expect(new Set(fenceOf.values()).size, "each writer took the lease anew").toBe(10);
+    const accepted = (await writeLog(call)).map((e) => Object.keys(e.attributes)[0]!);
+    expect(accepted).toHaveLength(sent.length);
+    const fences = accepted.map((key) => fenceOf.get(key));
+    expect(fences.every((f) => f !== undefined), "every accepted PATCH was logged with its fence").toBe(true);
+    // Acceptance order = fence order: no PATCH of an older fence after one of a newer fence.
+    expect(fences).toEqual([...fences].sort((a, b) => a! - b!));
+    // Contiguous: a writer's PATCHes are not interleaved with another's.
+    const runs = accepted.filter((key, i) => i === 0 || accepted[i - 1] !== key);
+    expect(new Set(runs).size).toBe(runs.length);
+  });
+
+  it("a subscriber resumes on another instance with after: no gap, no duplicate", async () => {
+    const call = await createCall(emulator.url, QUEUE, {});
+    const first = await liveSubscription(instances[0]!, call);
+    expect((await update(instances[1]!, call, { step: "1" })).__typename).toBe("AttributesUpdated");
+    const seen = await until(first, { step: "1" });
+    first.stop();
+    // While it is away: two more writes through the third instance.
+    expect((await update(instances[2]!, call, { step: "2" })).__typename).toBe("AttributesUpdated");
+    expect((await update(instances[2]!, call, { step: "3" })).__typename).toBe("AttributesUpdated");
+    const resumed = await liveSubscription(instances[1]!, call, { after: seen.cursor });
+    const replay = [(await resumed.next()).data!.attributesChanged, (await resumed.next()).data!.attributesChanged];
+    expect(replay.map((e) => e.attributes["step"])).toEqual(["2", "3"]);
+    expect(replay.map((e) => e.changes)).toEqual([[{ key: "step", previous: "1", value: "2" }], [{ key: "step", previous: "2", value: "3" }]]);
+    // Live after the replay, and nothing twice.
+    expect((await update(instances[0]!, call, { step: "4" })).__typename).toBe("AttributesUpdated");
+    expect((await resumed.next()).data!.attributesChanged.attributes["step"]).toBe("4");
+    expect(resumed.pending()).toBe(0);
+    resumed.stop();
+  });
+});
