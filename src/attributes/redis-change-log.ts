@@ -449,10 +449,16 @@ export class RedisChangeLog implements ChangeLog {
         return;
       }
       const seq = Number(record.s);
-      const input = JSON.parse(record.d ?? "null") as NewChangeEntry;
-      const entry = this.materialise(input, this.epoch, seq, id);
+      let entry: ChangeEntry | undefined;
+      try {
+        entry = this.materialise(JSON.parse(record.d ?? "null") as NewChangeEntry, this.epoch, seq, id);
+      } catch (error) {
+        // Not written by this log (the script always writes whole entries): skip it rather than stall on it.
+        this.options.onListenerError?.(new Error(`change log stream entry ${id} is not a change entry: ${message(error)}`));
+      }
       this.head = seq;
       this.headId = id;
+      if (!entry) continue;
       this.highest = Math.max(this.highest, seq);
       this.deliveredCount += 1;
       this.averageBytes += ((record.d?.length ?? 0) + 64 - this.averageBytes) / Math.min(this.deliveredCount, 1_000);

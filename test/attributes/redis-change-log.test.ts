@@ -6,7 +6,7 @@
  * a listener that survives dropped connections and a Redis restart without gaps or duplicates.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { CursorExpiredError, type ChangeEntry, type ChangeLog } from "../../src/attributes/change-log.js";
 import { RedisChangeLog, StaleFenceError, type RedisChangeLogOptions } from "../../src/attributes/redis-change-log.js";
 import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
@@ -70,6 +70,25 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     // A log of another stream (another prefix) refuses them.
     const other = await open({ keyPrefix: `two${++prefixes}:` });
     await expect(other.read(tenth.cursor, 10)).rejects.toBeInstanceOf(CursorExpiredError);
+  });
+
+  it("check() of a cursor another instance issued waits until this instance's listener has delivered up to it", async () => {
+    const keyPrefix = `lag${++prefixes}:`;
+    const a = await open({ keyPrefix });
+    // B's listener connection comes back only 400 ms after it is dropped.
+    const subscriber = new Redis(redis.port, "127.0.0.1", { retryStrategy: () => 400 });
+    subscriber.on("error", () => {});
+    const subscriberId = Number(await subscriber.client("ID"));
+    const b = await open({ keyPrefix, subscriber });
+    await a.append(entry("1"));
+    await expect.poll(() => b.headSeq()).toBe(1);
+    await admin.client("KILL", "ID", String(subscriberId));
+    const ahead = [await a.append(entry("2")), await a.append(entry("3"))];
+    expect(b.headSeq()).toBe(1);
+    await b.check(ahead[1]!.cursor);
+    // Resolved only once B had delivered 2 and 3: a stream started now replays nothing twice.
+    expect(b.headSeq()).toBe(3);
+    expect((await b.read(ahead[0]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([3]);
   });
 
   it("refuses the old cursors after FLUSHALL and keeps seq growing in the re-created stream", async () => {
