@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { CursorExpiredError, type ChangeEntry, type ChangeLog } from "../../src/attributes/change-log.js";
+import { ChangeStream } from "../../src/attributes/change-stream.js";
 import { RedisChangeLog, StaleFenceError, type RedisChangeLogOptions } from "../../src/attributes/redis-change-log.js";
 import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
 import { changeLogConformance, entry } from "./change-log-conformance.js";
@@ -89,6 +90,32 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     // Resolved only once B had delivered 2 and 3: a stream started now replays nothing twice.
     expect(b.headSeq()).toBe(3);
     expect((await b.read(ahead[0]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([3]);
+  });
+
+  it("a subscriber resumes on another instance with a cursor of the first: the replay joins the live stream with no gap and no duplicate", async () => {
+    const keyPrefix = `resume${++prefixes}:`;
+    const a = await open({ keyPrefix });
+    const b = await open({ keyPrefix });
+    await a.append(entry("0"));
+    const after = a.headCursor();
+    for (let i = 1; i <= 7; i++) await a.append(entry(String(i)));
+    // As the feed does on B: check the cursor, register for live entries, then start the replay.
+    await b.check(after);
+    const stream = new ChangeStream({ log: b, limit: 100, pageSize: 3, match: (e) => e.changes, onClose: () => {} });
+    b.listen((e) => stream.offer(e));
+    stream.startAfter(after);
+    const live = (async () => {
+      for (let i = 8; i <= 15; i++) await a.append(entry(String(i)));
+    })();
+    const received: string[] = [];
+    while (received.length < 15) {
+      const item = await stream.next();
+      if (item.done || item.value.kind !== "change") break;
+      received.push(item.value.attributes.k!);
+    }
+    await live;
+    expect(received).toEqual(Array.from({ length: 15 }, (_, i) => String(i + 1)));
+    stream.close();
   });
 
   it("refuses the old cursors after FLUSHALL and keeps seq growing in the re-created stream", async () => {
