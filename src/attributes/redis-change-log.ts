@@ -208,7 +208,15 @@ interface Waiter {
  * `append` resolves once the entry is in the stream **and** this process's listener has
  * delivered it to every `listen()` listener (as the in-memory log does), so a write's verify loop
  * (src/attributes/participant-watch.ts, fed by the change feed's listener) has the entry when the
- * append that produced it resolves. Other instances' listeners get it a moment later.
+ * append that produced it resolves. Other instances' listeners get it a moment later. The wait
+ * for the local listener is bounded by `catchUpTimeoutMs` (Redis slow or the listener
+ * reconnecting): after it, `append` resolves all the same (the entry is in the stream, and the
+ * listener delivers it once it catches up, in order).
+ *
+ * Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
+ * ioredis commands `gwChangeLogAppend` and `gwChangeLogOpen` on the clients it is given. A client
+ * configured with `maxRetriesPerRequest: null` makes `append`/`read` wait for Redis instead of
+ * rejecting while it is unreachable.
  */
 export class RedisChangeLog implements ChangeLog {
   private readonly redis: ScriptedRedis;
