@@ -208,7 +208,15 @@ interface Waiter {
  * `append` resolves once the entry is in the stream **and** this process's listener has
  * delivered it to every `listen()` listener (as the in-memory log does), so a write's verify loop
  * (src/attributes/participant-watch.ts, fed by the change feed's listener) has the entry when the
- * append that produced it resolves. Other instances' listeners get it a moment later.
+ * append that produced it resolves. Other instances' listeners get it a moment later. The wait
+ * for the local listener is bounded by `catchUpTimeoutMs` (Redis slow or the listener
+ * reconnecting): after it, `append` resolves all the same (the entry is in the stream, and the
+ * listener delivers it once it catches up, in order).
+ *
+ * Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
+ * ioredis commands `gwChangeLogAppend` and `gwChangeLogOpen` on the clients it is given. A client
+ * configured with `maxRetriesPerRequest: null` makes `append`/`read` wait for Redis instead of
+ * rejecting while it is unreachable.
  */
 export class RedisChangeLog implements ChangeLog {
   private readonly redis: ScriptedRedis;
@@ -449,10 +457,16 @@ export class RedisChangeLog implements ChangeLog {
         return;
       }
       const seq = Number(record.s);
-      const input = JSON.parse(record.d ?? "null") as NewChangeEntry;
-      const entry = this.materialise(input, this.epoch, seq, id);
+      let entry: ChangeEntry | undefined;
+      try {
+        entry = this.materialise(JSON.parse(record.d ?? "null") as NewChangeEntry, this.epoch, seq, id);
+      } catch (error) {
+        // Not written by this log (the script always writes whole entries): skip it rather than stall on it.
+        this.options.onListenerError?.(new Error(`change log stream entry ${id} is not a change entry: ${message(error)}`));
+      }
       this.head = seq;
       this.headId = id;
+      if (!entry) continue;
       this.highest = Math.max(this.highest, seq);
       this.deliveredCount += 1;
       this.averageBytes += ((record.d?.length ?? 0) + 64 - this.averageBytes) / Math.min(this.deliveredCount, 1_000);

@@ -6,8 +6,9 @@
  * a listener that survives dropped connections and a Redis restart without gaps or duplicates.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { CursorExpiredError, type ChangeEntry, type ChangeLog } from "../../src/attributes/change-log.js";
+import { ChangeStream } from "../../src/attributes/change-stream.js";
 import { RedisChangeLog, StaleFenceError, type RedisChangeLogOptions } from "../../src/attributes/redis-change-log.js";
 import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
 import { changeLogConformance, entry } from "./change-log-conformance.js";
@@ -70,6 +71,51 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     // A log of another stream (another prefix) refuses them.
     const other = await open({ keyPrefix: `two${++prefixes}:` });
     await expect(other.read(tenth.cursor, 10)).rejects.toBeInstanceOf(CursorExpiredError);
+  });
+
+  it("check() of a cursor another instance issued waits until this instance's listener has delivered up to it", async () => {
+    const keyPrefix = `lag${++prefixes}:`;
+    const a = await open({ keyPrefix });
+    // B's listener connection comes back only 400 ms after it is dropped.
+    const subscriber = new Redis(redis.port, "127.0.0.1", { retryStrategy: () => 400 });
+    subscriber.on("error", () => {});
+    const subscriberId = Number(await subscriber.client("ID"));
+    const b = await open({ keyPrefix, subscriber });
+    await a.append(entry("1"));
+    await expect.poll(() => b.headSeq()).toBe(1);
+    await admin.client("KILL", "ID", String(subscriberId));
+    const ahead = [await a.append(entry("2")), await a.append(entry("3"))];
+    expect(b.headSeq()).toBe(1);
+    await b.check(ahead[1]!.cursor);
+    // Resolved only once B had delivered 2 and 3: a stream started now replays nothing twice.
+    expect(b.headSeq()).toBe(3);
+    expect((await b.read(ahead[0]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([3]);
+  });
+
+  it("a subscriber resumes on another instance with a cursor of the first: the replay joins the live stream with no gap and no duplicate", async () => {
+    const keyPrefix = `resume${++prefixes}:`;
+    const a = await open({ keyPrefix });
+    const b = await open({ keyPrefix });
+    await a.append(entry("0"));
+    const after = a.headCursor();
+    for (let i = 1; i <= 7; i++) await a.append(entry(String(i)));
+    // As the feed does on B: check the cursor, register for live entries, then start the replay.
+    await b.check(after);
+    const stream = new ChangeStream({ log: b, limit: 100, pageSize: 3, match: (e) => e.changes, onClose: () => {} });
+    b.listen((e) => stream.offer(e));
+    stream.startAfter(after);
+    const live = (async () => {
+      for (let i = 8; i <= 15; i++) await a.append(entry(String(i)));
+    })();
+    const received: string[] = [];
+    while (received.length < 15) {
+      const item = await stream.next();
+      if (item.done || item.value.kind !== "change") break;
+      received.push(item.value.attributes.k!);
+    }
+    await live;
+    expect(received).toEqual(Array.from({ length: 15 }, (_, i) => String(i + 1)));
+    stream.close();
   });
 
   it("refuses the old cursors after FLUSHALL and keeps seq growing in the re-created stream", async () => {
