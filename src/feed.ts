@@ -144,6 +144,14 @@ async function createClusterChangeFeed(options: {
   // The feed's follower mode (absorb, no appends or reconciliation) where it has one.
   const role = feed as Partial<FeedRole>;
   const unwire = role.becomeHolder && role.becomeFollower ? followClusterRole(role as FeedRole, topics) : () => undefined;
+  // Redis lost: every subscription ends with its resume cursor (the shared log cannot promise
+  // "nothing lost" meanwhile); clients resume with after once /readyz is 200 again.
+  const onRedisState = (state: { status: "up" } | { status: "down"; reason: string }) => {
+    if (state.status !== "down") return;
+    const ended = feed.interruptSubscriptions("the gateway lost its connection to the shared Redis");
+    logger.warn({ ended, reason: state.reason }, "Redis lost: subscriptions ended with their resume cursor");
+  };
+  redis.on("state", onRedisState);
   topics.start();
   const channels: ChangeFeedParts["channels"] = {
     heldTopicCount: 0,
@@ -159,6 +167,7 @@ async function createClusterChangeFeed(options: {
     channels,
     cluster: { topics, holder },
     close: async () => {
+      redis.off("state", onRedisState);
       unwire();
       feed.close();
       await topics.stop().catch((error: unknown) => logger.warn({ err: String(error) }, "could not stop the cluster's topics cleanly"));

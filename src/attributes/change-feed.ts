@@ -383,6 +383,19 @@ export class AttributeChangeFeed {
     return n;
   }
 
+  /**
+   * Ends every subscription with an `interrupted` item carrying its resume cursor (the shared
+   * change log became unavailable: several instances with Redis lost). New subscriptions may be
+   * made again at any time; they fail while the log cannot serve them.
+   * @returns how many subscriptions were ended.
+   */
+  interruptSubscriptions(reason: string): number {
+    const streams = new Set<ChangeStream>();
+    for (const set of [...this.byConversation.values(), ...this.byQueue.values()]) for (const s of set) streams.add(s.stream);
+    for (const stream of streams) stream.interrupt(reason);
+    return streams.size;
+  }
+
   /** Stops the reconciler and the log listener (the channels are closed by their owner). */
   close(): void {
     for (const watch of this.watches.values()) watch.cancelLinger?.();

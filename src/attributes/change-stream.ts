@@ -15,7 +15,9 @@
  * 3. a consumer that lets `limit` live events pile up (replayed and snapshot events do not
  *    count: they are read from the log page by page) is ended: its queue is dropped and the last
  *    item is a {@link SlowConsumerEnd} carrying the cursor of the last event it received, so it
- *    can resume with `after`. Producers are never blocked or thrown into.
+ *    can resume with `after`. Producers are never blocked or thrown into;
+ * 4. a stream can be interrupted ({@link ChangeStream.interrupt}: the shared change log became
+ *    unavailable, several instances with Redis lost): the same, with an {@link InterruptedEnd}.
  * `onClose` runs exactly once, however the stream ends.
  */
 import type { AttributeMap } from "./attribute-map.js";
@@ -49,8 +51,17 @@ export interface SlowConsumerEnd {
   behind: number;
 }
 
+/** The last item of a stream ended because the change log became unavailable (several instances: Redis lost). */
+export interface InterruptedEnd {
+  kind: "interrupted";
+  /** The cursor of the last event the subscriber received (or where it started): resume after it once the gateway is ready again. */
+  cursor: string;
+  /** Why, in words. */
+  reason: string;
+}
+
 /** What a stream yields. */
-export type StreamItem = AttributesChangeEvent | SlowConsumerEnd;
+export type StreamItem = AttributesChangeEvent | SlowConsumerEnd | InterruptedEnd;
 
 /** Decides whether an entry is for this subscriber; returns the changes it sees, or undefined. */
 export type EntryMatcher = (entry: ChangeEntry) => readonly AttributeChange[] | undefined;
@@ -214,6 +225,20 @@ export class ChangeStream implements AsyncIterableIterator<StreamItem> {
     this.held = [];
     this.wake();
     this.options.onClose();
+  }
+
+  /**
+   * Ends the stream now because the change log cannot serve it (`reason`): events not yet read
+   * are dropped (resuming after the returned end's cursor replays them) and the last item is an
+   * {@link InterruptedEnd}. Does nothing on a stream already ending.
+   */
+  interrupt(reason: string): void {
+    if (this.terminal || this.phase === "closed") return;
+    this.terminal = true;
+    this.ready.length = 0;
+    this.liveQueued = 0;
+    this.ready.push({ kind: "interrupted", cursor: this.lastCursor, reason });
+    this.close();
   }
 
   /** Items waiting for the consumer (for tests and metrics). */

@@ -14,6 +14,8 @@
  * - `SUBSCRIPTION_REQUIRES_WEBSOCKET` a subscription sent over HTTP;
  * - `UPSTREAM_BUDGET_EXHAUSTED` the Genesys request budget could not serve the call before its
  *   deadline; nothing was sent;
+ * - `CHANGE_LOG_UNAVAILABLE` (several instances) the shared change log (Redis) is unavailable: a
+ *   subscription is ended with `extensions.cursor` to resume after once the gateway is ready;
  * - `WRITE_LEASE_UNAVAILABLE` (several instances) the participant's write lease could not be
  *   taken before the deadline (`extensions.reason` `HELD_ELSEWHERE`), Redis is unavailable
  *   (`STORE_UNAVAILABLE`), or the lease was lost before anything was sent (`LOST`); nothing was
@@ -102,4 +104,9 @@ export function budgetExhausted(message: string): GraphQLError {
 /** The participant's write lease (several instances) could not be taken or was lost before anything was sent (attributes/write-fence.ts); nothing was written. Retry. */
 export function writeLeaseUnavailable(reason: "HELD_ELSEWHERE" | "STORE_UNAVAILABLE" | "LOST", message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "WRITE_LEASE_UNAVAILABLE", reason } });
+}
+
+/** The shared change log (several instances: Redis) is unavailable; `cursor`, when given, is the last event the subscriber received: resume after it once `/readyz` is 200 again. */
+export function changeLogUnavailable(message: string, cursor?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "CHANGE_LOG_UNAVAILABLE", ...(cursor ? { cursor } : {}) } });
 }

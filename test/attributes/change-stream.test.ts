@@ -115,6 +115,25 @@ describe("ChangeStream", () => {
     expect(values(await take(again.stream, 9))).toEqual(["2", "3", "4", "5", "6", "7", "8", "9", "10"]);
   });
 
+  it("interrupt (the shared log lost) ends the stream with the cursor of the last event received; resuming after it misses nothing", async () => {
+    const log = new InMemoryChangeLog({ epoch: "s" });
+    const { stream, closed } = streamOn(log);
+    stream.startLive();
+    log.appendNow(entry("1"));
+    const [received] = await take(stream, 1);
+    log.appendNow(entry("2")); // queued, not yet read: dropped by the interruption, replayed on resume
+    stream.interrupt("Redis lost");
+    stream.interrupt("again"); // once only
+    const items = await take(stream, 10);
+    expect(items).toEqual([{ kind: "interrupted", cursor: (received as { cursor: string }).cursor, reason: "Redis lost" }]);
+    expect((await stream.next()).done).toBe(true);
+    expect(closed()).toBe(1);
+    log.appendNow(entry("3"));
+    const again = streamOn(log, 100);
+    again.stream.startAfter((items[0] as { cursor: string }).cursor);
+    expect(values(await take(again.stream, 2))).toEqual(["2", "3"]);
+  });
+
   it("does not count a large snapshot or replay page against the live limit", async () => {
     const log = new InMemoryChangeLog({ epoch: "s" });
     const { stream } = streamOn(log, 2);

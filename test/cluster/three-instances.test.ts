@@ -15,6 +15,11 @@
  *   maps each accepted write to its fence through its key and requires the fences to be
  *   non-decreasing in acceptance order, each writer's PATCHes contiguous, and one fence per writer.
  * - A subscriber that drops and resumes on another instance with `after`: no gap, no duplicate.
+ * - Redis lost later (the instances reach it through a TCP proxy the test cuts: connections
+ *   dropped, data kept) → `/readyz` 503 naming `redis` on every instance, subscriptions ended
+ *   with CHANGE_LOG_UNAVAILABLE and a cursor, mutations refused with WRITE_LEASE_UNAVAILABLE
+ *   (nothing sent to Genesys); back → ready again without a restart, the ended subscriber
+ *   resumes with its cursor and the cluster writes and fans out again.
  */
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +31,7 @@ import { cleanEnv, freePort, killAll, spawnCollected, type LogLine, type Spawned
 import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
 import { control, createCall, gql, gqlData, subscribe, TEST_FAULTS, wsClient, type LiveSubscription, type TestCall } from "../support/stack.js";
 import { connectSdk, DEMO_CREDENTIALS, type SdkConnection } from "../support/sdk.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import type { AttributesChangedSubscription } from "../generated/graphql.js";
 import type { WriteLogEntry } from "../../src/emulator/writes.js";
 
@@ -46,6 +52,8 @@ interface Instance {
 
 let emulator: RunningEmulator;
 let redis: RunningRedis;
+/** What the instances connect to instead of Redis itself, so the test can take Redis away from them. */
+let proxy: TcpProxy;
 /** The "other writer" (an Architect flow, another integration) writing behind the gateways' back. */
 let sdk: SdkConnection;
 const instances: Instance[] = [];
@@ -62,7 +70,7 @@ async function startInstance(name: string): Promise<Instance> {
       GENESYS_CLIENT_ID: DEMO_CREDENTIALS.clientId,
       GENESYS_CLIENT_SECRET: DEMO_CREDENTIALS.clientSecret,
       GATEWAY_AUTH: "none",
-      REDIS_URL: redis.url,
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
       GENESYS_REQUESTS_PER_MINUTE: "100000",
       RATE_LIMIT_REQUESTS_PER_MINUTE: "0",
     }),
@@ -111,6 +119,11 @@ async function update(instance: Instance, call: TestCall, attributes: Record<str
   return result.data!.updateAttributes;
 }
 
+async function readyz(instance: Instance): Promise<{ status: number; failing: string[] }> {
+  const response = await fetch(new URL("/readyz", instance.url));
+  return { status: response.status, failing: ((await response.json()) as { failing: string[] }).failing };
+}
+
 async function writeLog(call: TestCall): Promise<WriteLogEntry[]> {
   const { entries } = await control<{ entries: WriteLogEntry[] }>(emulator.url, "GET", "/log");
   return entries.filter((e) => e.conversationId === call.conversationId && e.participantId === call.customerId);
@@ -156,6 +169,7 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
   beforeAll(async () => {
     emulator = await startEmulator({ port: 0, faults: TEST_FAULTS });
     redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
     sdk = await connectSdk(emulator.url);
     instances.push(...(await Promise.all(["gw-a", "gw-b", "gw-c"].map(startInstance))));
     // One of them holds the channels.
@@ -166,6 +180,7 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
     for (const client of clients) await client.dispose();
     killAll(instances.map((i) => i.run.child.pid!));
     await Promise.all(instances.map((i) => i.run.exited));
+    await proxy?.close();
     await redis?.stop();
     await emulator?.close();
   });
@@ -243,6 +258,41 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
     expect((await update(instances[0]!, call, { step: "4" })).__typename).toBe("AttributesUpdated");
     expect((await resumed.next()).data!.attributesChanged.attributes["step"]).toBe("4");
     expect(resumed.pending()).toBe(0);
+    resumed.stop();
+  });
+
+  it("Redis lost: 503 naming redis, subscriptions ended with a resumable cursor, mutations refused; back: recovers without a restart", async () => {
+    const call = await createCall(emulator.url, QUEUE, {});
+    const sub = await liveSubscription(instances[0]!, call);
+    expect((await update(instances[1]!, call, { phase: "before" })).__typename).toBe("AttributesUpdated");
+    const before = await until(sub, { phase: "before" });
+    const patchesBefore = (await writeLog(call)).length;
+
+    await proxy.cut();
+    for (const instance of instances) {
+      await expect.poll(async () => (await readyz(instance)).status, { timeout: 10_000, interval: 50 }).toBe(503);
+      expect((await readyz(instance)).failing).toContain("redis");
+    }
+    const ended = await sub.next(10_000);
+    expect(ended.errors?.[0]?.extensions).toEqual({ code: "CHANGE_LOG_UNAVAILABLE", cursor: before.cursor });
+    await sub.done;
+    for (const instance of instances) {
+      const refused = await update(instance, call, { phase: "during" });
+      expect(refused).toMatchObject({ __typename: "error", code: "WRITE_LEASE_UNAVAILABLE" });
+    }
+    expect((await writeLog(call)).length, "nothing was sent to Genesys while the lease could not be taken").toBe(patchesBefore);
+
+    await proxy.restore();
+    for (const instance of instances) await expect.poll(async () => (await readyz(instance)).status, { timeout: 15_000, interval: 100 }).toBe(200);
+    // The ended subscriber resumes with its cursor (on the instance that kept watching the
+    // conversation: the feed's "watched continuously since the cursor" check is per instance):
+    // nothing was appended meanwhile, so nothing is replayed; then live.
+    const resumed = await liveSubscription(instances[0]!, call, { after: String(ended.errors![0]!.extensions!["cursor"]) });
+    await expect
+      .poll(async () => (await update(instances[0]!, call, { phase: "after" })).__typename, { timeout: 20_000, interval: 500 })
+      .toBe("AttributesUpdated");
+    const after = await until(resumed, { phase: "after" });
+    expect(after.changes).toEqual([{ key: "phase", previous: "before", value: "after" }]);
     resumed.stop();
   });
 });

@@ -9,7 +9,8 @@ import { TopicLimitError } from "../../genesys/channel-pool.js";
 import { GenesysError } from "../../genesys/errors.js";
 import type { GatewayContext } from "../context.js";
 import { BudgetExhaustedError } from "../../genesys/budget.js";
-import { badUserInput, budgetExhausted, cursorExpired, slowConsumer, upstreamLimit, upstreamUnavailable } from "../errors.js";
+import { badUserInput, budgetExhausted, changeLogUnavailable, cursorExpired, slowConsumer, upstreamLimit, upstreamUnavailable } from "../errors.js";
+import { ChangeLogUnavailableError } from "../../attributes/redis-change-log.js";
 import { AttributeChange, AttributesChange, Participant } from "../types.js";
 import { assertId } from "../validation.js";
 
@@ -88,6 +89,7 @@ export class AttributesChangedResolver {
         );
       } catch (error) {
         if (error instanceof CursorExpiredError) throw cursorExpired(error.message);
+        if (error instanceof ChangeLogUnavailableError) throw changeLogUnavailable(`the shared change log is unavailable (${error.message}); retry once the gateway is ready again`);
         if (error instanceof TopicLimitError) throw upstreamLimit(error.message);
         if (error instanceof BudgetExhaustedError) throw budgetExhausted(error.message);
         if (error instanceof GenesysError) {
@@ -99,6 +101,9 @@ export class AttributesChangedResolver {
   })
   attributesChanged(@Root() item: StreamItem, @Args(() => AttributesChangedArgs) _args: AttributesChangedArgs): AttributesChange {
     if (item.kind === "slow-consumer") throw slowConsumer(item.cursor, item.behind);
+    if (item.kind === "interrupted") {
+      throw changeLogUnavailable(`this subscription was ended: ${item.reason}; resume with after: extensions.cursor once the gateway is ready again`, item.cursor);
+    }
     // One event object is shared by every subscriber of the same entry (see ChangeStream): build once.
     let built = shapes.get(item);
     if (!built) {
