@@ -16,7 +16,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "../logger.js";
 import { systemTimers, type Timers } from "../timers.js";
-import type { Lease, LeaseStore } from "./lease.js";
+import { redisLeaseKeys, type Lease, type LeaseStore } from "./lease.js";
 
 /** The lease key of the channel holder. */
 export const CHANNEL_HOLDER_LEASE = "channels";
@@ -96,9 +96,18 @@ export class ChannelHolder extends EventEmitter<ChannelHolderEvents> {
     return this.held?.fence;
   }
 
-  /** `{key, fence}` of the held lease for the change log's fenced append, or undefined when not the holder. */
+  /** `{key, fence}` of the held lease (`key` as given, unprefixed), or undefined when not the holder. See {@link redisFence}. */
   fenceToken(): { key: string; fence: number } | undefined {
     return this.held && { key: this.key, fence: this.held.fence };
+  }
+
+  /**
+   * For `RedisChangeLog`'s `fence` option: `{key, fence}` with `key` the full Redis key of the
+   * lease under `keyPrefix` (the {@link RedisLeaseStore} layout), or undefined when not the holder
+   * (the log then refuses every append).
+   */
+  redisFence(keyPrefix: string): { key: string; fence: number } | undefined {
+    return this.held && { key: redisLeaseKeys(keyPrefix, this.key).lease, fence: this.held.fence };
   }
 
   /** One round trip: true while the lease is still held with this instance's fence (false when not the holder or Redis fails). */

@@ -14,6 +14,8 @@
  *   follower's `acquire` resolves once the holder has the topic live, and its `isLive(topic)` is
  *   true while its view of that set is fresh (read at most `2 × pollMs` ago), the holder's
  *   heartbeat has not expired and the topic is in the set.
+ * - `subscribed(topics)` on the holder when the union grew by topics only other instances want,
+ *   so the holder's feed reads their baseline.
  * - Role changes: `holding(topics)` once a newly elected holder has subscribed the union (the
  *   feed then re-reads what those topics cover: {@link followClusterRole}); `following` when it
  *   is deposed (its channels are closed at once, so it never kicks the new holder's sockets).
@@ -66,6 +68,11 @@ export interface ClusterTopicsEvents {
   event: [NotificationEnvelope];
   /** One of the holder's channels reconnected; events of these topics in between were lost (holder only). */
   reconnected: [string[]];
+  /**
+   * (Holder) topics newly subscribed for the cluster's union at a poll (not for this instance's
+   * own acquire, whose caller reads its baseline): the feed reads what they cover.
+   */
+  subscribed: [string[]];
   /** This instance became the holder and has subscribed these topics (the cluster's union). */
   holding: [string[]];
   /** This instance is no longer the holder. */
@@ -82,6 +89,8 @@ interface Holding {
   pending: Map<string, Promise<void>>;
   /** Signature of the last live state published. */
   published?: string;
+  /** `holding` was emitted (later additions are announced with `subscribed`). */
+  electedDone?: boolean;
 }
 
 /** See the file comment. */
@@ -95,6 +104,8 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private readonly refused = new Map<string, { at: number; reason: string }>();
   /** A follower's view of the holder's live set. */
   private view?: { version: number; topics: Set<string>; refused: Record<string, string>; fetchedAt: number };
+  /** The union of every instance's demand at the last successful read. */
+  private union = new Set<string>();
   private reconciling?: Promise<void>;
   private cancelPoll?: () => void;
   private cancelPublish?: () => void;
@@ -140,13 +151,18 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   }
 
   /**
-   * Topics wanted anywhere in the cluster, as last known: the holder's subscribed set, or a
-   * follower's view of the holder's live set (plus this instance's own demand).
+   * Topics wanted anywhere in the cluster, as last known: the union of every instance's demand
+   * read at the last poll (kept while Redis cannot be read), plus this instance's own demand.
    */
   wantedTopics(): string[] {
     const topics = new Set(this.options.demand.local());
-    for (const t of this.holding?.held ?? this.view?.topics ?? []) topics.add(t);
+    for (const t of this.union) topics.add(t);
     return [...topics];
+  }
+
+  /** Whether the topic is in {@link wantedTopics} (synchronous, from the last poll). */
+  isWanted(topic: string): boolean {
+    return this.union.has(topic) || this.options.demand.holds(topic);
   }
 
   /**
@@ -232,6 +248,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     this.view = undefined;
     await this.reconcile();
     if (this.holding !== holding) return;
+    holding.electedDone = true;
     this.emit("holding", [...holding.held]);
   }
 
@@ -255,20 +272,18 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private async reconcileOnce(): Promise<void> {
     const holding = this.holding;
     if (!holding) return;
-    let union: string[];
-    try {
-      union = await this.options.demand.union();
-    } catch (error) {
-      this.options.logger.warn({ err: String(error) }, "could not read the cluster's topic demand");
-      return;
-    }
+    const union = await this.refreshUnion();
+    if (!union) return;
     const wanted = new Set([...union, ...this.options.demand.local()]);
     const removed = [...holding.held].filter((t) => !wanted.has(t));
     for (const t of removed) holding.held.delete(t);
     if (removed.length > 0) await holding.pool.release(removed).catch(() => undefined);
     for (const t of this.refused.keys()) if (!wanted.has(t)) this.refused.delete(t);
+    const before = new Set(holding.held);
     await this.hold(holding, [...wanted], false);
     await this.publish(holding);
+    const added = [...holding.held].filter((t) => !before.has(t) && !this.options.demand.holds(t));
+    if (added.length > 0 && this.holding === holding && holding.electedDone) this.emit("subscribed", added);
   }
 
   /**
@@ -342,6 +357,18 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     }, 0);
   }
 
+  /** Re-reads the union of every instance's demand; undefined when Redis cannot be read (the last one is kept). */
+  private async refreshUnion(): Promise<string[] | undefined> {
+    try {
+      const union = await this.options.demand.union();
+      this.union = new Set(union);
+      return union;
+    } catch (error) {
+      this.options.logger.warn({ err: String(error) }, "could not read the cluster's topic demand");
+      return undefined;
+    }
+  }
+
   /** Follower: re-reads the holder's live set (undefined when no holder heartbeat is fresh). */
   private async refreshView(): Promise<ClusterTopics["view"]> {
     try {
@@ -359,7 +386,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private schedulePoll(delayMs: number): void {
     if (!this.running) return;
     this.cancelPoll = this.timers.schedule(() => {
-      const work = this.holding ? this.reconcile() : this.refreshView();
+      const work = this.holding ? this.reconcile() : Promise.all([this.refreshView(), this.refreshUnion()]);
       void work.finally(() => this.schedulePoll(this.pollMs));
     }, delayMs);
   }

@@ -23,6 +23,8 @@ export interface TopicDemand {
   release(topics: readonly string[]): Promise<void>;
   /** Topics this instance holds (at least one reference). */
   local(): string[];
+  /** Whether this instance holds at least one reference on the topic. */
+  holds(topic: string): boolean;
   /** The union of every live instance's topics (one round trip in Redis). @throws the store's error. */
   union(): Promise<string[]>;
   /** Starts the heartbeat (Redis); idempotent. */
@@ -56,6 +58,9 @@ class TopicCounts {
   }
   keys(): string[] {
     return [...this.counts.keys()];
+  }
+  has(topic: string): boolean {
+    return this.counts.has(topic);
   }
 }
 
@@ -106,6 +111,11 @@ export class InMemoryTopicDemand implements TopicDemand {
   /** See {@link TopicDemand.local}. */
   local(): string[] {
     return this.counts.keys();
+  }
+
+  /** See {@link TopicDemand.holds}. */
+  holds(topic: string): boolean {
+    return this.counts.has(topic);
   }
 
   /** See {@link TopicDemand.union}. */
@@ -256,6 +266,11 @@ export class RedisTopicDemand implements TopicDemand {
   /** See {@link TopicDemand.local}. */
   local(): string[] {
     return this.counts.keys();
+  }
+
+  /** See {@link TopicDemand.holds}. */
+  holds(topic: string): boolean {
+    return this.counts.has(topic);
   }
 
   /** See {@link TopicDemand.union}. */
