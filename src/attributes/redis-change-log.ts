@@ -94,6 +94,13 @@ export interface RedisChangeLogOptions {
   catchUpTimeoutMs?: number;
   /** Told of listener errors (Redis unreachable, a listener that threw), for the logs. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Told when this listener could not deliver entries `fromSeq`..`toSeq` because retention
+   * dropped them while it was disconnected (longer than the retention allows). Entries after them
+   * are still delivered; whoever relied on a continuous `listen()` (live subscribers of this
+   * instance) should be ended with a resumable cursor, which the log will then refuse or serve exactly.
+   */
+  onGap?: (fromSeq: number, toSeq: number) => void;
   /** Told when the stream was re-created under a new epoch (FLUSHALL, restart): older cursors are refused from now on. */
   onEpochChange?: (previous: string, next: string) => void;
   /** Timers for the reconnection backoff and the catch-up wait (default the real ones). */
@@ -221,7 +228,11 @@ interface Waiter {
  * reconnecting): after it, `append` resolves all the same (the entry is in the stream, and the
  * listener delivers it once it catches up, in order).
  *
- * Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
+ * A listener disconnected for longer than the retention allows finds the entries it missed
+ * trimmed: it cannot deliver them, says so through `onGap`, and goes on with the next ones.
+ *
+ * Pass clients without ioredis's own `keyPrefix` option (every key, the fence's too, is named
+ * in full from `keyPrefix`). Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
  * ioredis commands `gwChangeLogAppend` and `gwChangeLogOpen` on the clients it is given. A client
  * configured with `maxRetriesPerRequest: null` makes `append`/`read` wait for Redis instead of
  * rejecting while it is unreachable.
@@ -465,6 +476,7 @@ export class RedisChangeLog implements ChangeLog {
         return;
       }
       const seq = Number(record.s);
+      if (seq > this.head + 1 && this.headId !== "0-0") this.options.onGap?.(this.head + 1, seq - 1);
       let entry: ChangeEntry | undefined;
       try {
         entry = this.materialise(JSON.parse(record.d ?? "null") as NewChangeEntry, this.epoch, seq, id);

@@ -120,6 +120,35 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     stream.close();
   });
 
+  it("a listener away for longer than the retention reports the entries it cannot deliver (onGap) and goes on", async () => {
+    const keyPrefix = `gap${++prefixes}:`;
+    // Small stream nodes, so approximate trimming (MAXLEN ~) really drops entries in a short stream.
+    await admin.config("SET", "stream-node-max-entries", "2");
+    try {
+      const a = await open({ keyPrefix, retention: { maxEntries: 3 } });
+      const subscriber = new Redis(redis.port, "127.0.0.1", { retryStrategy: () => 400 });
+      subscriber.on("error", () => {});
+      const subscriberId = Number(await subscriber.client("ID"));
+      const gaps: Array<[number, number]> = [];
+      const b = await open({ keyPrefix, subscriber, retention: { maxEntries: 3 }, onGap: (from, to) => gaps.push([from, to]) });
+      const heard: number[] = [];
+      b.listen((e) => heard.push(e.seq));
+      const first = await a.append(entry("0"));
+      await expect.poll(() => heard).toEqual([first.seq]);
+      await admin.client("KILL", "ID", String(subscriberId));
+      const appended = [];
+      for (let i = 1; i <= 12; i++) appended.push(await a.append(entry(String(i))));
+      await expect.poll(() => b.headSeq(), { timeout: 5_000 }).toBe(appended.at(-1)!.seq);
+      expect(gaps).toHaveLength(1);
+      const [from, to] = gaps[0]!;
+      expect(from).toBe(first.seq + 1);
+      // What was heard after the gap is consecutive up to the newest, and nothing in the gap.
+      expect(heard.slice(1)).toEqual(Array.from({ length: appended.at(-1)!.seq - to }, (_, i) => to + 1 + i));
+    } finally {
+      await admin.config("SET", "stream-node-max-entries", "100");
+    }
+  });
+
   it("refuses the old cursors after FLUSHALL and keeps seq growing in the re-created stream", async () => {
     const keyPrefix = `flush${++prefixes}:`;
     const a = await open({ keyPrefix });
