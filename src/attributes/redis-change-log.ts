@@ -6,7 +6,7 @@
  *   the fields `e` (the log's epoch), `s` (its `seq`) and `d` (the entry as JSON, without `seq`
  *   and `cursor`);
  * - `<prefix>changes:meta` — a hash: `epoch` (random id naming this incarnation of the stream)
- *   and `seq` (the newest `seq` appended).
+ *   and `seq` (the newest `seq` appended, or the stream's base while it has none).
  *
  * Appending is one Lua script (`INCR`-like `HINCRBY seq` + `XADD` + trimming, optionally behind
  * a fence check), so entries get one cluster-wide `seq` and `seq` order is stream order. Every
@@ -20,11 +20,12 @@
  * of the same stream. The epoch is created with the stream: after a `FLUSHALL`, a Redis restart
  * without persistence, or against another Redis, the epoch differs and every older cursor is
  * refused with {@link CursorExpiredError}. A stream's seqs are consecutive (no gaps) but start
- * after a base fixed when the stream is created, not at 1: Redis's time in µs then (about 1.8e15, a safe integer
- * for centuries), or the highest seq the creating process had seen if that is higher. So `seq`
- * keeps growing across a reset for every instance, also one started after it, and what a process
- * keyed on `seq` (streams' covered positions, the tracker's committed seq) is not confused by a
- * restart, as long as the stream took less than 1 µs per entry on average.
+ * after a base fixed when the stream is created, not at 1: Redis's time in µs then (about
+ * 1.8e15, a safe integer for centuries), or the highest seq the creating process had seen if
+ * that is higher. So `seq` keeps growing across a reset for every instance, also one started
+ * after it, and what a process keyed on `seq` (streams' covered positions, the tracker's
+ * committed seq) is not confused by a restart, as long as the stream took less than 1 µs per
+ * entry on average.
  *
  * Retention: physical trimming is approximate (`XADD … MAXLEN ~ maxEntries` and
  * `XTRIM … MINID ~ <now − maxAgeMs>`, Redis's time), which is cheap but may keep a few more
