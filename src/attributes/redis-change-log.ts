@@ -6,7 +6,7 @@
  *   the fields `e` (the log's epoch), `s` (its `seq`) and `d` (the entry as JSON, without `seq`
  *   and `cursor`);
  * - `<prefix>changes:meta` — a hash: `epoch` (random id naming this incarnation of the stream)
- *   and `seq` (the newest `seq` appended).
+ *   and `seq` (the newest `seq` appended, or the stream's base while it has none).
  *
  * Appending is one Lua script (`INCR`-like `HINCRBY seq` + `XADD` + trimming, optionally behind
  * a fence check), so entries get one cluster-wide `seq` and `seq` order is stream order. Every
@@ -19,9 +19,13 @@
  * Cursors are opaque (base64url of `rc1:<epoch>:<seq>:<stream id>`) and valid on every instance
  * of the same stream. The epoch is created with the stream: after a `FLUSHALL`, a Redis restart
  * without persistence, or against another Redis, the epoch differs and every older cursor is
- * refused with {@link CursorExpiredError}. `seq` keeps growing across such a reset as long as the
- * process that re-creates the stream had seen the newest entry (its head is the new stream's
- * floor), so listeners keyed on `seq` are not confused by a restart.
+ * refused with {@link CursorExpiredError}. A stream's seqs are consecutive (no gaps) but start
+ * after a base fixed when the stream is created, not at 1: Redis's time in µs then (about
+ * 1.8e15, a safe integer for centuries), or the highest seq the creating process had seen if
+ * that is higher. So `seq` keeps growing across a reset for every instance, also one started
+ * after it, and what a process keyed on `seq` (streams' covered positions, the tracker's
+ * committed seq) is not confused by a restart, as long as the stream took less than 1 µs per
+ * entry on average.
  *
  * Retention: physical trimming is approximate (`XADD … MAXLEN ~ maxEntries` and
  * `XTRIM … MINID ~ <now − maxAgeMs>`, Redis's time), which is cheap but may keep a few more
@@ -91,6 +95,13 @@ export interface RedisChangeLogOptions {
   catchUpTimeoutMs?: number;
   /** Told of listener errors (Redis unreachable, a listener that threw), for the logs. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Told when this listener could not deliver entries `fromSeq`..`toSeq` because retention
+   * dropped them while it was disconnected (longer than the retention allows). Entries after them
+   * are still delivered; whoever relied on a continuous `listen()` (live subscribers of this
+   * instance) should be ended with a resumable cursor, which the log will then refuse or serve exactly.
+   */
+  onGap?: (fromSeq: number, toSeq: number) => void;
   /** Told when the stream was re-created under a new epoch (FLUSHALL, restart): older cursors are refused from now on. */
   onEpochChange?: (previous: string, next: string) => void;
   /** Timers for the reconnection backoff and the catch-up wait (default the real ones). */
@@ -140,19 +151,27 @@ const ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
  * ARGV[4] maxEntries, ARGV[5] maxAgeMs, ARGV[6] fenced (1/0), ARGV[7] fence.
  * Returns {'ok', epoch, seq, id} or {'stale', current fence or ''}.
  */
-const APPEND_LUA = `
+/** Lua: (re-)creates the stream under a new epoch; its seq starts after Redis's time in µs (or the floor, if higher). */
+const CREATE_LUA = `
+local function create(meta, stream, epoch, floor)
+  local t = redis.call('TIME')
+  local base = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if tonumber(floor) > base then base = tonumber(floor) end
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', string.format('%d', base))
+end
+`;
+
+const APPEND_LUA = `${CREATE_LUA}
 if ARGV[6] == '1' then
   local held = redis.call('GET', KEYS[3])
   local current = held and string.match(held, '^(%d+)') or nil
   if current ~= ARGV[7] then return {'stale', current or ''} end
 end
-if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2])
-end
+if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then create(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', epoch, 's', seq, 'd', ARGV[3])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', epoch, 's', string.format('%d', seq), 'd', ARGV[3])
 local t = redis.call('TIME')
 local oldest = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[5])
 if oldest > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', oldest)) end
@@ -163,11 +182,8 @@ return {'ok', epoch, seq, id}
  * KEYS[1] meta, KEYS[2] stream; ARGV[1] new epoch, ARGV[2] seq floor. Creates the meta hash when
  * missing (a new, empty stream). Returns {epoch, seq, id of the newest stream entry or '0-0'}.
  */
-const OPEN_LUA = `
-if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2])
-end
+const OPEN_LUA = `${CREATE_LUA}
+if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then create(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if #last > 0 then id = last[1][1] end
@@ -213,7 +229,11 @@ interface Waiter {
  * reconnecting): after it, `append` resolves all the same (the entry is in the stream, and the
  * listener delivers it once it catches up, in order).
  *
- * Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
+ * A listener disconnected for longer than the retention allows finds the entries it missed
+ * trimmed: it cannot deliver them, says so through `onGap`, and goes on with the next ones.
+ *
+ * Pass clients without ioredis's own `keyPrefix` option (every key, the fence's too, is named
+ * in full from `keyPrefix`). Needs Redis ≥ 6.2 (`XTRIM MINID`, exclusive `XRANGE` ranges; tested on 7.0). Defines the
  * ioredis commands `gwChangeLogAppend` and `gwChangeLogOpen` on the clients it is given. A client
  * configured with `maxRetriesPerRequest: null` makes `append`/`read` wait for Redis instead of
  * rejecting while it is unreachable.
@@ -457,6 +477,7 @@ export class RedisChangeLog implements ChangeLog {
         return;
       }
       const seq = Number(record.s);
+      if (seq > this.head + 1 && this.headId !== "0-0") this.options.onGap?.(this.head + 1, seq - 1);
       let entry: ChangeEntry | undefined;
       try {
         entry = this.materialise(JSON.parse(record.d ?? "null") as NewChangeEntry, this.epoch, seq, id);
@@ -616,7 +637,7 @@ function encodeCursor(epoch: string, seq: number, id: string): string {
 function decodeCursor(cursor: string): Decoded | undefined {
   if (typeof cursor !== "string" || cursor.length === 0 || cursor.length > 160 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   const parts = Buffer.from(cursor, "base64url").toString("utf8").split(":");
-  if (parts.length !== 4 || parts[0] !== CURSOR_PREFIX || !EPOCH_PATTERN.test(parts[1]!) || !/^\d{1,15}$/.test(parts[2]!) || !ID_PATTERN.test(parts[3]!)) return undefined;
+  if (parts.length !== 4 || parts[0] !== CURSOR_PREFIX || !EPOCH_PATTERN.test(parts[1]!) || !/^\d{1,16}$/.test(parts[2]!) || !ID_PATTERN.test(parts[3]!)) return undefined;
   return { epoch: parts[1]!, seq: Number(parts[2]), id: parts[3]! };
 }
 

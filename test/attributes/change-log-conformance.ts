@@ -61,6 +61,8 @@ export function changeLogConformance(name: string, factory: ChangeLogFactory): v
 
     it("sequences entries, tells listeners in order before append resolves, and replays after a cursor in pages", async () => {
       const log = await create();
+      const base = log.headSeq(); // 0 in memory; Redis starts a stream's seqs after a time-based base
+      const seqs = (n: number) => Array.from({ length: n }, (_, i) => base + i + 1);
       const heard: number[] = [];
       log.listen((e) => heard.push(e.seq));
       const start = log.headCursor();
@@ -71,18 +73,18 @@ export function changeLogConformance(name: string, factory: ChangeLogFactory): v
         expect(log.headSeq()).toBe(e.seq);
         appended.push(e);
       }
-      expect(appended.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-      expect(heard).toEqual([1, 2, 3, 4, 5]);
+      expect(appended.map((e) => e.seq)).toEqual(seqs(5));
+      expect(heard).toEqual(seqs(5));
       const first = await log.read(start, 2);
-      expect(first.entries.map((e) => e.seq)).toEqual([1, 2]);
+      expect(first.entries.map((e) => e.seq)).toEqual(seqs(2));
       expect(first.atHead).toBe(false);
       const rest = await log.read(first.entries[1]!.cursor, 10);
       expect(rest.entries.map((e) => e.attributes.k)).toEqual(["3", "4", "5"]);
       expect(rest.atHead).toBe(true);
       expect(rest.entries.map((e) => e.cursor)).toEqual(appended.slice(2).map((e) => e.cursor));
       expect((await log.read(log.headCursor(), 10)).entries).toEqual([]);
-      expect(log.seqOf(appended[3]!.cursor)).toBe(4);
-      expect(log.seqOf(log.headCursor())).toBe(5);
+      expect(log.seqOf(appended[3]!.cursor)).toBe(base + 4);
+      expect(log.seqOf(log.headCursor())).toBe(base + 5);
       // Opaque: a URL-safe token, not the sequence number or a readable `epoch:seq`.
       for (const e of appended) {
         expect(e.cursor).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -92,13 +94,14 @@ export function changeLogConformance(name: string, factory: ChangeLogFactory): v
 
     it("delivers concurrent appends to every listener exactly once, in seq order", async () => {
       const log = await create();
+      const base = log.headSeq();
       const a: number[] = [];
       const b: number[] = [];
       log.listen((e) => a.push(e.seq));
       const stop = log.listen((e) => b.push(e.seq));
       const appended = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(entry(String(i)))));
-      expect(appended.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-      expect(a).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(appended.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => base + i + 1));
+      expect(a).toEqual(Array.from({ length: 40 }, (_, i) => base + i + 1));
       expect(b).toEqual(a);
       stop();
       await log.append(entry("after"));
@@ -143,21 +146,22 @@ export function changeLogConformance(name: string, factory: ChangeLogFactory): v
       expect(() => log.seqOf("nonsense")).toThrow(CursorExpiredError);
       expect(() => log.seqOf(other.headCursor())).toThrow(CursorExpiredError);
       await log.append(entry("1"));
-      await expect(log.check(forgeSeq(log.headCursor(), 99))).rejects.toMatchObject({ code: "CURSOR_EXPIRED" });
+      await expect(log.check(forgeSeq(log.headCursor(), log.headSeq() + 99))).rejects.toMatchObject({ code: "CURSOR_EXPIRED" });
       await expect(log.check(log.headCursor())).resolves.toBeUndefined();
     });
 
     it("drops entries by count, refusing cursors whose following entries are gone (never a partial replay)", async () => {
       const log = await create({ retention: { maxEntries: 3 } });
+      const base = log.headSeq();
       const start = log.headCursor();
       const all = [];
       for (let i = 1; i <= 5; i++) all.push(await log.append(entry(String(i))));
-      await expect.poll(() => log.stats()).toMatchObject({ entries: 3, firstSeq: 3, lastSeq: 5 });
+      await expect.poll(() => log.stats()).toMatchObject({ entries: 3, firstSeq: base + 3, lastSeq: base + 5 });
       await expect(log.read(start, 10)).rejects.toBeInstanceOf(CursorExpiredError);
       await expect(log.read(all[0]!.cursor, 10)).rejects.toBeInstanceOf(CursorExpiredError);
       await expect(log.check(all[0]!.cursor)).rejects.toBeInstanceOf(CursorExpiredError);
       // After entry 2, everything (3..5) is still held: a full replay, not a partial one.
-      expect((await log.read(all[1]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect((await log.read(all[1]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([base + 3, base + 4, base + 5]);
       expect((await log.read(all[4]!.cursor, 10)).entries).toEqual([]);
     });
   });

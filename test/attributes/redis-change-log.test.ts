@@ -47,12 +47,14 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     const a = await open({ keyPrefix });
     const b = await open({ keyPrefix });
     const start = a.headCursor();
+    const base = a.headSeq();
+    expect(b.headSeq()).toBe(base);
     const heardA: ChangeEntry[] = [];
     const heardB: ChangeEntry[] = [];
     a.listen((e) => heardA.push(e));
     b.listen((e) => heardB.push(e));
     const appended = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? a : b).append(entry(String(i), `p${i % 3}`))));
-    const all = Array.from({ length: 30 }, (_, i) => i + 1);
+    const all = Array.from({ length: 30 }, (_, i) => base + i + 1);
     expect(appended.map((e) => e.seq).sort((x, y) => x - y)).toEqual(all);
     await expect.poll(() => heardB.length).toBe(30);
     await expect.poll(() => heardA.length).toBe(30);
@@ -62,7 +64,7 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     expect(a.headCursor()).toBe(b.headCursor());
     // A cursor issued by one instance resumes on the other, exactly.
     const tenth = heardA[9]!;
-    expect(b.seqOf(tenth.cursor)).toBe(10);
+    expect(b.seqOf(tenth.cursor)).toBe(base + 10);
     const page = await b.read(tenth.cursor, 100);
     expect(page.entries.map((e) => e.seq)).toEqual(all.slice(10));
     expect(page.atHead).toBe(true);
@@ -81,15 +83,15 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     subscriber.on("error", () => {});
     const subscriberId = Number(await subscriber.client("ID"));
     const b = await open({ keyPrefix, subscriber });
-    await a.append(entry("1"));
-    await expect.poll(() => b.headSeq()).toBe(1);
+    const first = await a.append(entry("1"));
+    await expect.poll(() => b.headSeq()).toBe(first.seq);
     await admin.client("KILL", "ID", String(subscriberId));
     const ahead = [await a.append(entry("2")), await a.append(entry("3"))];
-    expect(b.headSeq()).toBe(1);
+    expect(b.headSeq()).toBe(first.seq);
     await b.check(ahead[1]!.cursor);
     // Resolved only once B had delivered 2 and 3: a stream started now replays nothing twice.
-    expect(b.headSeq()).toBe(3);
-    expect((await b.read(ahead[0]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([3]);
+    expect(b.headSeq()).toBe(ahead[1]!.seq);
+    expect((await b.read(ahead[0]!.cursor, 10)).entries.map((e) => e.seq)).toEqual([ahead[1]!.seq]);
   });
 
   it("a subscriber resumes on another instance with a cursor of the first: the replay joins the live stream with no gap and no duplicate", async () => {
@@ -118,6 +120,35 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     stream.close();
   });
 
+  it("a listener away for longer than the retention reports the entries it cannot deliver (onGap) and goes on", async () => {
+    const keyPrefix = `gap${++prefixes}:`;
+    // Small stream nodes, so approximate trimming (MAXLEN ~) really drops entries in a short stream.
+    await admin.config("SET", "stream-node-max-entries", "2");
+    try {
+      const a = await open({ keyPrefix, retention: { maxEntries: 3 } });
+      const subscriber = new Redis(redis.port, "127.0.0.1", { retryStrategy: () => 400 });
+      subscriber.on("error", () => {});
+      const subscriberId = Number(await subscriber.client("ID"));
+      const gaps: Array<[number, number]> = [];
+      const b = await open({ keyPrefix, subscriber, retention: { maxEntries: 3 }, onGap: (from, to) => gaps.push([from, to]) });
+      const heard: number[] = [];
+      b.listen((e) => heard.push(e.seq));
+      const first = await a.append(entry("0"));
+      await expect.poll(() => heard).toEqual([first.seq]);
+      await admin.client("KILL", "ID", String(subscriberId));
+      const appended = [];
+      for (let i = 1; i <= 12; i++) appended.push(await a.append(entry(String(i))));
+      await expect.poll(() => b.headSeq(), { timeout: 5_000 }).toBe(appended.at(-1)!.seq);
+      expect(gaps).toHaveLength(1);
+      const [from, to] = gaps[0]!;
+      expect(from).toBe(first.seq + 1);
+      // What was heard after the gap is consecutive up to the newest, and nothing in the gap.
+      expect(heard.slice(1)).toEqual(Array.from({ length: appended.at(-1)!.seq - to }, (_, i) => to + 1 + i));
+    } finally {
+      await admin.config("SET", "stream-node-max-entries", "100");
+    }
+  });
+
   it("refuses the old cursors after FLUSHALL and keeps seq growing in the re-created stream", async () => {
     const keyPrefix = `flush${++prefixes}:`;
     const a = await open({ keyPrefix });
@@ -126,15 +157,15 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     b.listen((e) => heardB.push(e.seq));
     const start = a.headCursor();
     const before = [await a.append(entry("1")), await a.append(entry("2"))];
-    await expect.poll(() => b.headSeq()).toBe(2);
+    await expect.poll(() => b.headSeq()).toBe(before[1]!.seq);
     await admin.flushall();
     for (const cursor of [start, before[0]!.cursor, before[1]!.cursor]) {
       await expect(a.read(cursor, 10)).rejects.toMatchObject({ code: "CURSOR_EXPIRED" });
       await expect(b.check(cursor)).rejects.toBeInstanceOf(CursorExpiredError);
     }
     const after = await a.append(entry("3"));
-    expect(after.seq).toBeGreaterThan(2);
-    await expect.poll(() => heardB).toEqual([1, 2, after.seq]);
+    expect(after.seq).toBeGreaterThan(before[1]!.seq);
+    await expect.poll(() => heardB).toEqual([before[0]!.seq, before[1]!.seq, after.seq]);
     await expect(b.read(before[1]!.cursor, 10)).rejects.toBeInstanceOf(CursorExpiredError);
     expect(() => b.seqOf(before[1]!.cursor)).toThrow(CursorExpiredError);
     // The new stream's cursors work on both instances.
@@ -150,7 +181,7 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     const watcher = await open({ keyPrefix });
     await admin.set(leaseKey, "3:instance-a", "PX", 60_000);
     const ok = await holder.append(entry("1"));
-    expect(ok.seq).toBe(1);
+    expect(ok.seq).toBe(holder.headSeq());
     await admin.set(leaseKey, "4:instance-b", "PX", 60_000);
     const refused = await holder.append(entry("2")).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(StaleFenceError);
@@ -162,9 +193,9 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     // The new holder's fence is accepted; the stream holds 1 and 2 only.
     mine = 4;
     await admin.set(leaseKey, "4:instance-b", "PX", 60_000);
-    expect((await holder.append(entry("5"))).seq).toBe(2);
+    expect((await holder.append(entry("5"))).seq).toBe(ok.seq + 1);
     expect(await admin.xlen(`${keyPrefix}changes:stream`)).toBe(2);
-    await expect.poll(() => watcher.headSeq()).toBe(2);
+    await expect.poll(() => watcher.headSeq()).toBe(ok.seq + 1);
     expect((await watcher.read(ok.cursor, 10)).entries.map((e) => e.attributes.k)).toEqual(["5"]);
   });
 
@@ -172,7 +203,7 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     const log = await open({ keyPrefix: `age${++prefixes}:`, retention: { maxAgeMs: 300 } });
     const start = log.headCursor();
     const first = await log.append(entry("1"));
-    await expect(log.read(start, 10)).resolves.toMatchObject({ entries: [{ seq: 1 }] });
+    await expect(log.read(start, 10)).resolves.toMatchObject({ entries: [{ seq: first.seq }] });
     // No sleep: poll until Redis's clock has passed the bound (about 300 ms).
     await expect.poll(() => log.check(start).then(() => "kept", (error: unknown) => (error as Error).name), { timeout: 5_000, interval: 50 }).toBe("CursorExpiredError");
     // Nothing after the newest entry was dropped: its cursor resumes.
@@ -188,13 +219,14 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     reader.listen((e) => heard.push(e.seq));
     for (let i = 1; i <= 5; i++) await writer.append(entry(String(i)));
     await expect.poll(() => heard.length).toBe(5);
+    const base = heard[0]! - 1;
     await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
     for (let i = 6; i <= 10; i++) {
       // The writer's own connection was dropped too: retry until it is back.
       await expect.poll(() => writer.append(entry(String(i))).then(() => true, () => false), { timeout: 10_000 }).toBe(true);
     }
     await expect.poll(() => heard.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(10);
-    expect(heard).toEqual(Array.from({ length: heard.length }, (_, i) => i + 1));
+    expect(heard).toEqual(Array.from({ length: heard.length }, (_, i) => base + i + 1));
     expect((await reader.read(writer.headCursor(), 10)).entries).toEqual([]);
   });
 
@@ -206,8 +238,13 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     const heard: number[] = [];
     reader.listen((e) => heard.push(e.seq));
     const before = [await writer.append(entry("1")), await writer.append(entry("2"))];
-    await expect.poll(() => heard).toEqual([1, 2]);
+    const [s1, s2] = before.map((e) => e.seq);
+    await expect.poll(() => heard).toEqual([s1, s2]);
     await redis.restart();
+    // A new instance opens first and creates the new stream: it had seen nothing, yet seq keeps growing.
+    let fresh: RedisChangeLog | undefined;
+    await expect.poll(() => open({ keyPrefix }).then((log) => ((fresh = log), true), () => false), { timeout: 15_000 }).toBe(true);
+    expect(fresh!.headSeq()).toBeGreaterThan(s2!);
     let after: ChangeEntry | undefined;
     await expect
       .poll(
@@ -219,13 +256,14 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
         { timeout: 15_000 },
       )
       .toBe(true);
-    expect(after!.seq).toBeGreaterThan(2);
-    await expect.poll(() => heard, { timeout: 15_000 }).toEqual([1, 2, after!.seq]);
+    expect(after!.seq).toBeGreaterThan(s2!);
+    await expect.poll(() => heard, { timeout: 15_000 }).toEqual([s1, s2, after!.seq]);
     expect(epochs).toHaveLength(1);
     await expect(reader.read(before[0]!.cursor, 10)).rejects.toMatchObject({ code: "CURSOR_EXPIRED" });
     await expect(writer.check(before[1]!.cursor)).rejects.toMatchObject({ code: "CURSOR_EXPIRED" });
     const fourth = await writer.append(entry("4"));
-    await expect.poll(() => heard, { timeout: 15_000 }).toEqual([1, 2, after!.seq, fourth.seq]);
+    await expect.poll(() => heard, { timeout: 15_000 }).toEqual([s1, s2, after!.seq, fourth.seq]);
+    expect(fourth.seq).toBe(after!.seq + 1);
     expect((await reader.read(after!.cursor, 10)).entries.map((e) => e.seq)).toEqual([fourth.seq]);
   });
 
