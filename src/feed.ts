@@ -21,8 +21,8 @@ import type { WriteConfirmations } from "./attributes/update.js";
 import { RedisChangeLog } from "./attributes/redis-change-log.js";
 import { ChannelHolder, CHANNEL_HOLDER_LEASE } from "./cluster/channel-holder.js";
 import { RedisChannelDirectory } from "./cluster/channel-directory.js";
-import { ClusterTopics, followClusterRole, type FeedRole } from "./cluster/cluster-topics.js";
-import { RedisLeaseStore, redisLeaseKeys } from "./cluster/lease.js";
+import { ClusterTopics, followClusterRole } from "./cluster/cluster-topics.js";
+import { RedisLeaseStore } from "./cluster/lease.js";
 import { RedisLiveTopics } from "./cluster/live-topics.js";
 import type { RedisConnections } from "./cluster/redis-connection.js";
 import { RedisTopicDemand } from "./cluster/topic-demand.js";
@@ -120,10 +120,7 @@ async function createClusterChangeFeed(options: {
     keyPrefix,
     retention: settings.retention,
     // Only the holder appends, and only under its current fence (checked by Redis in the append script).
-    fence: () => {
-      const token = holder.fenceToken();
-      return token && { key: redisLeaseKeys(keyPrefix, token.key).lease, fence: token.fence };
-    },
+    fence: () => holder.redisFence(keyPrefix),
     onListenerError: (error) => logger.warn({ err: String(error) }, "change log listener: Redis error, retrying"),
     onEpochChange: (previous, next) => logger.warn({ previous, next }, "the shared change log was re-created (Redis lost it): older cursors are refused"),
   });
@@ -138,12 +135,12 @@ async function createClusterChangeFeed(options: {
     maxChannels: settings.maxChannels,
     logger,
   });
-  const feed = newFeed(genesys, logger, log, topics, settings);
+  // Every instance starts as a follower (absorbs the log, never appends); followClusterRole makes
+  // the elected one the holder (re-reads what the cluster watches and appends what changed).
+  const feed = newFeed(genesys, logger, log, topics, settings, { role: "follower", onAppendError: (error) => holder.noteAppendError(error) });
   holder.on("elected", (fence) => logger.info({ instance, fence }, "elected channel holder: this instance holds the Genesys notification channels and appends to the change log"));
   holder.on("deposed", (reason) => logger.warn({ instance, reason }, "no longer the channel holder"));
-  // The feed's follower mode (absorb, no appends or reconciliation) where it has one.
-  const role = feed as Partial<FeedRole>;
-  const unwire = role.becomeHolder && role.becomeFollower ? followClusterRole(role as FeedRole, topics) : () => undefined;
+  const unwire = followClusterRole(feed, topics);
   // Redis lost: every subscription ends with its resume cursor (the shared log cannot promise
   // "nothing lost" meanwhile); clients resume with after once /readyz is 200 again.
   const onRedisState = (state: { status: "up" } | { status: "down"; reason: string }) => {
@@ -182,8 +179,10 @@ function newFeed(
   log: ChangeLog,
   topics: ConstructorParameters<typeof AttributeChangeFeed>[0]["topics"],
   settings: ChangeFeedSettings,
+  cluster: Pick<ConstructorParameters<typeof AttributeChangeFeed>[0], "role" | "onAppendError"> = {},
 ): AttributeChangeFeed {
   return new AttributeChangeFeed({
+    ...cluster,
     topics,
     log,
     logger,

@@ -15,6 +15,8 @@
  *   maps each accepted write to its fence through its key and requires the fences to be
  *   non-decreasing in acceptance order, each writer's PATCHes contiguous, and one fence per writer.
  * - A subscriber that drops and resumes on another instance with `after`: no gap, no duplicate.
+ * - The channel holder killed (SIGKILL) during writes: another instance holds the channels
+ *   within 15 s and every subscriber converges to the final state.
  * - Redis lost later (the instances reach it through a TCP proxy the test cuts: connections
  *   dropped, data kept) → `/readyz` 503 naming `redis` on every instance, subscriptions ended
  *   with CHANGE_LOG_UNAVAILABLE and a cursor, mutations refused with WRITE_LEASE_UNAVAILABLE
@@ -89,6 +91,11 @@ function holder(): Instance | undefined {
     }
   }
   return best?.instance;
+}
+
+/** The instances still running (the holder test kills one). */
+function running(): Instance[] {
+  return instances.filter((i) => i.run.child.exitCode === null && i.run.child.signalCode === null);
 }
 
 /** A client that sends each operation to the next instance in turn (a round-robin load balancer). */
@@ -261,35 +268,63 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
     resumed.stop();
   });
 
+  it("the channel holder killed during writes: another instance holds the channels within 15 s; every subscriber converges to the final state", async () => {
+    const call = await createCall(emulator.url, QUEUE, {});
+    const dying = holder()!;
+    const survivors = instances.filter((i) => i !== dying);
+    const subscribers = await Promise.all(survivors.map((i) => liveSubscription(i, call)));
+    expect((await update(survivors[0]!, call, { n: "0" })).__typename).toBe("AttributesUpdated");
+    for (const sub of subscribers) await until(sub, { n: "0" });
+
+    // Writes keep coming from "another writer" (the SDK side of the emulator) while the holder dies.
+    const writer = (async () => {
+      for (let n = 1; n <= 20; n++) {
+        await sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes: { n: String(n) } });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const killedAt = Date.now();
+    dying.run.child.kill("SIGKILL");
+    await expect.poll(() => (holder() !== undefined && holder() !== dying ? holder()!.name : undefined), { timeout: 15_000, interval: 50 }).toBeDefined();
+    const takeoverMs = Date.now() - killedAt;
+    expect(takeoverMs).toBeLessThanOrEqual(15_000);
+    await writer;
+    // Every subscriber converges to the final state, n = 20.
+    for (const sub of subscribers) await until(sub, { n: "20" }, 20_000);
+    for (const sub of subscribers) sub.stop();
+    console.info(`channel holder takeover after ${takeoverMs} ms`);
+  });
+
   it("Redis lost: 503 naming redis, subscriptions ended with a resumable cursor, mutations refused; back: recovers without a restart", async () => {
     const call = await createCall(emulator.url, QUEUE, {});
-    const sub = await liveSubscription(instances[0]!, call);
-    expect((await update(instances[1]!, call, { phase: "before" })).__typename).toBe("AttributesUpdated");
+    const [first, second] = running();
+    const sub = await liveSubscription(first!, call);
+    expect((await update(second!, call, { phase: "before" })).__typename).toBe("AttributesUpdated");
     const before = await until(sub, { phase: "before" });
     const patchesBefore = (await writeLog(call)).length;
 
     await proxy.cut();
-    for (const instance of instances) {
+    for (const instance of running()) {
       await expect.poll(async () => (await readyz(instance)).status, { timeout: 10_000, interval: 50 }).toBe(503);
       expect((await readyz(instance)).failing).toContain("redis");
     }
     const ended = await sub.next(10_000);
     expect(ended.errors?.[0]?.extensions).toEqual({ code: "CHANGE_LOG_UNAVAILABLE", cursor: before.cursor });
     await sub.done;
-    for (const instance of instances) {
+    for (const instance of running()) {
       const refused = await update(instance, call, { phase: "during" });
       expect(refused).toMatchObject({ __typename: "error", code: "WRITE_LEASE_UNAVAILABLE" });
     }
     expect((await writeLog(call)).length, "nothing was sent to Genesys while the lease could not be taken").toBe(patchesBefore);
 
     await proxy.restore();
-    for (const instance of instances) await expect.poll(async () => (await readyz(instance)).status, { timeout: 15_000, interval: 100 }).toBe(200);
+    for (const instance of running()) await expect.poll(async () => (await readyz(instance)).status, { timeout: 15_000, interval: 100 }).toBe(200);
     // The ended subscriber resumes with its cursor (on the instance that kept watching the
     // conversation: the feed's "watched continuously since the cursor" check is per instance):
     // nothing was appended meanwhile, so nothing is replayed; then live.
-    const resumed = await liveSubscription(instances[0]!, call, { after: String(ended.errors![0]!.extensions!["cursor"]) });
+    const resumed = await liveSubscription(first!, call, { after: String(ended.errors![0]!.extensions!["cursor"]) });
     await expect
-      .poll(async () => (await update(instances[0]!, call, { phase: "after" })).__typename, { timeout: 20_000, interval: 500 })
+      .poll(async () => (await update(second!, call, { phase: "after" })).__typename, { timeout: 20_000, interval: 500 })
       .toBe("AttributesUpdated");
     const after = await until(resumed, { phase: "after" });
     expect(after.changes).toEqual([{ key: "phase", previous: "before", value: "after" }]);
