@@ -114,6 +114,8 @@ async function createClusterChangeFeed(options: {
   const { genesys, logger, settings = {}, redis, instance } = options;
   const keyPrefix = redis.settings.keyPrefix;
   const holder = new ChannelHolder({ leases: new RedisLeaseStore({ redis: redis.commands, keyPrefix }), owner: instance, ttlMs: CHANNEL_HOLDER_TTL_MS, logger });
+  /** The feed, once built (the log's callbacks may in principle run before). */
+  let built: AttributeChangeFeed | undefined;
   const log = await RedisChangeLog.open({
     redis: redis.commands,
     subscriber: redis.reader,
@@ -122,6 +124,12 @@ async function createClusterChangeFeed(options: {
     // Only the holder appends, and only under its current fence (checked by Redis in the append script).
     fence: () => holder.redisFence(keyPrefix),
     onListenerError: (error) => logger.warn({ err: String(error) }, "change log listener: Redis error, retrying"),
+    // Entries this instance could not deliver (away longer than the retention): its subscribers
+    // would miss them, so they are ended with their resume cursor (which the log then serves or refuses exactly).
+    onGap: (fromSeq, toSeq) => {
+      const ended = built?.interruptSubscriptions("this instance missed change log entries (it was away from Redis longer than the retention)");
+      logger.warn({ fromSeq, toSeq, ended }, "change log entries missed: subscriptions ended with their resume cursor");
+    },
     onEpochChange: (previous, next) => logger.warn({ previous, next }, "the shared change log was re-created (Redis lost it): older cursors are refused"),
   });
   const topics = new ClusterTopics({
@@ -138,6 +146,7 @@ async function createClusterChangeFeed(options: {
   // Every instance starts as a follower (absorbs the log, never appends); followClusterRole makes
   // the elected one the holder (re-reads what the cluster watches and appends what changed).
   const feed = newFeed(genesys, logger, log, topics, settings, { role: "follower", onAppendError: (error) => holder.noteAppendError(error) });
+  built = feed;
   holder.on("elected", (fence) => logger.info({ instance, fence }, "elected channel holder: this instance holds the Genesys notification channels and appends to the change log"));
   holder.on("deposed", (reason) => logger.warn({ instance, reason }, "no longer the channel holder"));
   const unwire = followClusterRole(feed, topics);
