@@ -75,6 +75,8 @@ async function startInstance(name: string): Promise<Instance> {
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
       GENESYS_REQUESTS_PER_MINUTE: "100000",
       RATE_LIMIT_REQUESTS_PER_MINUTE: "0",
+      // Ten writes to one participant run one after the other cluster-wide: room for a loaded CI machine.
+      UPDATE_DEADLINE_MS: "15000",
     }),
   });
   await run.logLine("gateway listening", START_TIMEOUT_MS);
