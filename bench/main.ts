@@ -11,6 +11,7 @@
 import os from "node:os";
 import { formatReport, type ReportRow } from "./report.js";
 import { writesOverBudget } from "./scenarios/budget.js";
+import { clusterFigures } from "./scenarios/cluster.js";
 import { concurrentIdenticalReads, sequentialReads, trackedReads } from "./scenarios/reads.js";
 import { confirmedWrites } from "./scenarios/writes.js";
 import { BENCH_FAULTS, startBenchStack } from "./stack.js";
@@ -21,6 +22,7 @@ const SIZES = {
   concurrent: { concurrency: 50, rounds: 3 },
   writes: { samples: 40, warmup: 2 },
   budget: { seconds: 20, participants: 40 },
+  cluster: { eventsPerSecond: 1_000, seconds: 5 },
 };
 
 /** A run longer than this (ms) is stuck: it is ended with exit status 1. */
@@ -59,6 +61,8 @@ async function main(): Promise<void> {
   }
   // Its own stack: the emulator enforces the real limit and the gateway's budget matches it.
   rows.push(...(await writesOverBudget(SIZES.budget)));
+  // Several instances on one Redis: fan-out through Redis vs one process, holder takeover.
+  rows.push(...(await clusterFigures(SIZES.cluster)));
   console.log(formatReport(rows));
   console.log(`\nupstream calls are counted where they arrive, at the emulator; ms are client-side wall clock; ran ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
