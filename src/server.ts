@@ -24,6 +24,7 @@ import { createAuthenticator } from "./auth/authenticator.js";
 import type { AuthSettings } from "./auth/settings.js";
 import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { createMeteredBudget } from "./genesys/budget-metrics.js";
+import { RedisRequestBudget } from "./genesys/redis-budget.js";
 import { toConversationSnapshot } from "./genesys/participants.js";
 import { SharedConversationReads } from "./attributes/shared-reads.js";
 import { createChangeFeed, type ChangeFeedSettings } from "./feed.js";
@@ -84,7 +85,7 @@ export interface GatewayOptions {
   heartbeatTimeoutMs?: number;
   /**
    * The Genesys request budget per minute every API call waits on (`GENESYS_REQUESTS_PER_MINUTE`,
-   * genesys/budget.ts). Default 300. Reconciliation's own pace (`changes.reconcileRequestsPerMinute`)
+   * genesys/budget.ts); with `redis`, the budget of the whole cluster (genesys/redis-budget.ts). Default 300. Reconciliation's own pace (`changes.reconcileRequestsPerMinute`)
    * is a share of it, spent at the lowest priority.
    */
   requestsPerMinute?: number;
@@ -143,7 +144,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const budget = createMeteredBudget(options.requestsPerMinute ?? 300, registry);
+  const requestsPerMinute = options.requestsPerMinute ?? 300;
+  // Several instances: one Genesys budget for the cluster (a token bucket in Redis; a 429 pauses every instance).
+  const redis = options.redis;
+  let budgetErrorLoggedAt = Number.NEGATIVE_INFINITY;
+  const budget = redis
+    ? createMeteredBudget(requestsPerMinute, registry, undefined, (hooks) =>
+        new RedisRequestBudget({
+          redis: redis.commands,
+          keyPrefix: redis.settings.keyPrefix,
+          requestsPerMinute,
+          ...hooks,
+          onError: (error) => {
+            // At most one line per 10 s: it is called for every grant attempt while Redis is away.
+            if (Date.now() - budgetErrorLoggedAt < 10_000) return;
+            budgetErrorLoggedAt = Date.now();
+            logger.warn({ err: String(error) }, "cluster request budget: Redis unavailable, no grants until it answers");
+          },
+        }),
+      )
+    : createMeteredBudget(requestsPerMinute, registry);
   const genesys = new GenesysClient({ ...options.genesys, logger, registry, budget });
   // Visibility (issue 7): gateway metrics, Genesys calls counted per operation.
   const metrics = new GatewayMetrics(registry);
