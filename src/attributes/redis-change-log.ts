@@ -142,6 +142,7 @@ export function redisChangeLogKeys(keyPrefix: string): { stream: string; meta: s
 }
 
 const CURSOR_PREFIX = "rc1";
+const CLOSED = Symbol("closed");
 const EPOCH_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
 const ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
 
@@ -253,6 +254,9 @@ export class RedisChangeLog implements ChangeLog {
   /** Highest seq this process appended or delivered: the floor of a re-created stream. */
   private highest = 0;
   private closed = false;
+  /** Settles when `close()` is called: the listener stops waiting for Redis replies then (ioredis may never settle a command queued while reconnecting). */
+  private readonly closing: Promise<typeof CLOSED>;
+  private signalClosed!: () => void;
   private loop?: Promise<void>;
   private cancelBackoff?: () => void;
   private wakeBackoff?: () => void;
@@ -275,6 +279,7 @@ export class RedisChangeLog implements ChangeLog {
     this.metaKey = keys.meta;
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.timers = options.timers ?? systemTimers;
+    this.closing = new Promise((resolve) => (this.signalClosed = () => resolve(CLOSED)));
     if (!(this.retention.maxEntries >= 1) || !(this.retention.maxAgeMs >= 1)) throw new Error("change log retention bounds must be positive");
   }
 
@@ -399,6 +404,7 @@ export class RedisChangeLog implements ChangeLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.signalClosed();
     this.cancelBackoff?.();
     this.wakeBackoff?.();
     this.subscriber.disconnect();
@@ -408,7 +414,9 @@ export class RedisChangeLog implements ChangeLog {
 
   /** Reads meta + newest id and adopts them (at open, and after a listener error or an idle block). */
   private async sync(client: ScriptedRedis): Promise<void> {
-    const [epoch, seq, id] = await client.gwChangeLogOpen(this.metaKey, this.streamKey, newEpoch(), String(this.highest));
+    const reply = await this.unlessClosed(client.gwChangeLogOpen(this.metaKey, this.streamKey, newEpoch(), String(this.highest)));
+    if (reply === CLOSED) return;
+    const [epoch, seq, id] = reply;
     if (this.epoch === "") {
       this.epoch = epoch;
       this.head = Number(seq);
@@ -417,6 +425,12 @@ export class RedisChangeLog implements ChangeLog {
       return;
     }
     if (epoch !== this.epoch) this.adopt(epoch);
+  }
+
+  /** `command`'s result, or CLOSED as soon as the log is closed (whichever comes first). */
+  private unlessClosed<T>(command: Promise<T>): Promise<T | typeof CLOSED> {
+    command.catch(() => {}); // settled after close: nobody awaits it any more
+    return Promise.race([command, this.closing]);
   }
 
   /** The stream was re-created: follow the new one from its start. */
@@ -443,17 +457,11 @@ export class RedisChangeLog implements ChangeLog {
           if (this.closed) return;
           await this.sync(this.subscriber);
         }
-        const reply = (await this.subscriber.xread(
-          "COUNT",
-          this.options.batchSize ?? 512,
-          "BLOCK",
-          this.options.blockMs ?? 2_000,
-          "STREAMS",
-          this.streamKey,
-          this.headId,
-        )) as Array<[string, StreamRecord[]]> | null;
+        const reply = (await this.unlessClosed(
+          this.subscriber.xread("COUNT", this.options.batchSize ?? 512, "BLOCK", this.options.blockMs ?? 2_000, "STREAMS", this.streamKey, this.headId),
+        )) as Array<[string, StreamRecord[]]> | null | typeof CLOSED;
         delay = 0;
-        if (this.closed) return;
+        if (this.closed || reply === CLOSED) return;
         if (!reply) {
           await this.sync(this.subscriber);
           continue;

@@ -26,7 +26,7 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     admin = redis.client();
   });
   afterAll(async () => {
-    for (const log of logs.splice(0)) await log.close();
+    await Promise.all(logs.splice(0).map((log) => log.close()));
     await redis?.stop();
   });
 

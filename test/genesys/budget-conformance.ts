@@ -124,7 +124,7 @@ export function budgetConformance(name: string, factory: BudgetFactory, jitterMs
       const writes = Array.from({ length: 3 }, () => track(budget, factory, "write", start + 10_000));
       await factory.until(() => writes.every((w) => w.grantedAt !== undefined), 5_000);
       expect(read.refused).toBeInstanceOf(BudgetExhaustedError);
-      expect(read.refusedAt! - start).toBeGreaterThanOrEqual(375);
+      expect(read.refusedAt! - start).toBeGreaterThanOrEqual(374); // Node timers may fire 1 ms early by Date.now()
       expect(read.grantedAt).toBeUndefined();
       const times = writes.map((w) => w.grantedAt!);
       expect([...times].sort((a, b) => a - b)).toEqual(times);
