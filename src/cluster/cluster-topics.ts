@@ -24,7 +24,7 @@ import { EventEmitter } from "node:events";
 import type { TopicSubscriptions } from "../attributes/change-feed.js";
 import { NotificationChannelPool } from "../genesys/channel-pool.js";
 import { GenesysError } from "../genesys/errors.js";
-import type { NotificationChannel, NotificationChannelRef, NotificationEnvelope } from "../genesys/notifications.js";
+import type { NotificationChannel, NotificationChannelRef, NotificationEnvelope, NotificationSocketState, NotificationStateSource } from "../genesys/notifications.js";
 import type { Logger } from "../logger.js";
 import { systemTimers, type Timers } from "../timers.js";
 import type { ChannelDirectory } from "./channel-directory.js";
@@ -77,6 +77,8 @@ export interface ClusterTopicsEvents {
   holding: [string[]];
   /** This instance is no longer the holder. */
   following: [];
+  /** {@link ClusterTopics.state} changed. */
+  state: [NotificationSocketState];
 }
 
 /** The holder's pool: one pool reference per topic held (or being subscribed). */
@@ -94,7 +96,7 @@ interface Holding {
 }
 
 /** See the file comment. */
-export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements TopicSubscriptions {
+export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements TopicSubscriptions, NotificationStateSource {
   private readonly timers: Timers;
   private readonly pollMs: number;
   private readonly liveTtlMs: number;
@@ -110,6 +112,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private cancelPoll?: () => void;
   private cancelPublish?: () => void;
   private running = false;
+  private lastState: NotificationSocketState = "idle";
 
   /** @param options see {@link ClusterTopicsOptions}. Call {@link start}. */
   constructor(private readonly options: ClusterTopicsOptions) {
@@ -138,6 +141,16 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     await this.options.holder.stop();
     this.becomeFollower();
     await this.options.demand.stop().catch((error: unknown) => this.options.logger.warn({ err: String(error) }, "could not withdraw the topic demand"));
+  }
+
+  /**
+   * The notification side as readiness and metrics see it (NotificationStateSource): on the holder
+   * its pool's state; on a follower `open` while it has a fresh view of a holder's live topics,
+   * `down` when no holder's heartbeat was found (a takeover under way, or Redis unreachable), `idle`
+   * before the first look.
+   */
+  get state(): NotificationSocketState {
+    return this.lastState;
   }
 
   /** Whether this instance holds the channels (and its pool is up). */
@@ -243,9 +256,14 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       this.publishSoon();
       this.emit("reconnected", topics);
     });
-    pool.on("state", () => this.publishSoon());
+    pool.on("state", (state) => {
+      if (this.holding !== holding) return;
+      this.setState(state);
+      this.publishSoon();
+    });
     this.holding = holding;
     this.view = undefined;
+    this.setState(pool.state);
     await this.reconcile();
     if (this.holding !== holding) return;
     holding.electedDone = true;
@@ -258,6 +276,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     this.holding = undefined;
     this.cancelPublish?.();
     holding.pool.close();
+    this.setState("idle");
     this.emit("following");
   }
 
@@ -379,8 +398,16 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       else if (this.view) this.view.fetchedAt = fetchedAt;
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, "could not read the holder's live topics");
+      if (this.view && this.timers.now() - this.view.fetchedAt > 2 * this.pollMs) this.view = undefined;
     }
+    if (!this.holding) this.setState(this.view ? "open" : "down");
     return this.view;
+  }
+
+  private setState(state: NotificationSocketState): void {
+    if (state === this.lastState) return;
+    this.lastState = state;
+    this.emit("state", state);
   }
 
   private schedulePoll(delayMs: number): void {

@@ -177,4 +177,30 @@ describe("AttributeChangeFeed roles", () => {
     await stream.return?.();
     one.feed.close();
   });
+
+  it("hands an append the log refused (a stale fence) to onAppendError, so the holder can step down", async () => {
+    const c = cluster();
+    const refusing = Object.create(c.log) as InMemoryChangeLog;
+    const stale = Object.assign(new Error("the change-log fence 1 is stale"), { name: "StaleFenceError" });
+    refusing.append = async () => Promise.reject(stale);
+    const errors: unknown[] = [];
+    const topics = new Topics(c.wanted);
+    const feed = new AttributeChangeFeed({
+      topics,
+      log: refusing,
+      logger,
+      now: c.vt.now,
+      timers: c.vt.timers,
+      lingerMs: 0,
+      onAppendError: (error) => errors.push(error),
+      genesys: { getConversation: async () => c.conversation(), listQueueConversations: async () => ({ conversationIds: [], truncated: false }) },
+    });
+    const stream = await feed.subscribe({ conversationId: C });
+    topics.notify({ a: "2" }, 1_000);
+    await c.vt.advanceAsync(0);
+    expect(errors).toEqual([stale]);
+    expect(c.entries).toEqual([]);
+    await stream.return?.();
+    feed.close();
+  });
 });
