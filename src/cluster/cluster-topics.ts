@@ -106,6 +106,8 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private readonly refused = new Map<string, { at: number; reason: string }>();
   /** A follower's view of the holder's live set. */
   private view?: { version: number; topics: Set<string>; refused: Record<string, string>; fetchedAt: number };
+  /** The follower's live-set read in flight. */
+  private viewing?: Promise<ClusterTopics["view"]>;
   /** The union of every instance's demand at the last successful read. */
   private union = new Set<string>();
   private reconciling?: Promise<void>;
@@ -388,8 +390,18 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     }
   }
 
-  /** Follower: re-reads the holder's live set (undefined when no holder heartbeat is fresh). */
-  private async refreshView(): Promise<ClusterTopics["view"]> {
+  /**
+   * Follower: re-reads the holder's live set (undefined when no holder heartbeat is fresh). One
+   * read in flight at a time, shared by every caller (a burst of waiting acquires costs one round trip).
+   */
+  private refreshView(): Promise<ClusterTopics["view"]> {
+    this.viewing ??= this.readView().finally(() => {
+      this.viewing = undefined;
+    });
+    return this.viewing;
+  }
+
+  private async readView(): Promise<ClusterTopics["view"]> {
     try {
       const read = await this.options.live.read(this.view?.version);
       const fetchedAt = this.timers.now();
