@@ -196,6 +196,8 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
         const holding = this.holding;
         if (holding) {
           await this.hold(holding, topics, true);
+          // Deposed meanwhile: its pool is closed; wait for the next holder like a follower.
+          if (this.holding !== holding) continue;
           this.publishSoon();
           return;
         }
@@ -308,9 +310,10 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   }
 
   /**
-   * Holder: subscribes each topic not held yet (one pool reference per topic, one at a time
-   * within one PUT per channel), skipping topics refused within `refusedRetryMs` unless `strict`.
-   * @throws (strict) the first refusal or limit error among `topics`.
+   * Holder: subscribes each topic not held yet (one pool reference per topic; concurrent
+   * subscriptions share one PUT per channel), skipping topics refused within `refusedRetryMs`;
+   * waits for topics another caller is subscribing.
+   * @throws (strict only) the first refusal or limit error among `topics`, or their earlier refusal.
    */
   private async hold(holding: Holding, topics: string[], strict: boolean): Promise<void> {
     const now = this.timers.now();
