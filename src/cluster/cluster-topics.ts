@@ -19,6 +19,19 @@
  * - Role changes: `holding(topics)` once a newly elected holder has subscribed the union (the
  *   feed then re-reads what those topics cover: {@link followClusterRole}); `following` when it
  *   is deposed (its channels are closed at once, so it never kicks the new holder's sockets).
+ *
+ * Composition (one ioredis client `redis`, key prefix `p`, instance id `id`; test/cluster/cluster-feed.test.ts does exactly this):
+ * ```ts
+ * const holder = new ChannelHolder({ leases: new RedisLeaseStore({ redis, keyPrefix: p }), owner: id, logger });
+ * const log = await RedisChangeLog.open({ redis, keyPrefix: p, fence: () => holder.redisFence(p) });
+ * const topics = new ClusterTopics({ holder, logger,
+ *   demand: new RedisTopicDemand({ redis, keyPrefix: p, instanceId: id, logger }),
+ *   live: new RedisLiveTopics({ redis, keyPrefix: p }), directory: new RedisChannelDirectory({ redis, keyPrefix: p }),
+ *   createChannel: ({ existing, mayReconnect }) => new NotificationChannel({ client: genesys, logger, existing, mayReconnect }) });
+ * const feed = new AttributeChangeFeed({ topics, log, role: "follower", onAppendError: (e) => holder.noteAppendError(e), ... });
+ * followClusterRole(feed, topics);
+ * topics.start();   // shutdown: feed.close(); await topics.stop(); await log.close()
+ * ```
  */
 import { EventEmitter } from "node:events";
 import type { TopicSubscriptions } from "../attributes/change-feed.js";
