@@ -38,7 +38,7 @@ import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
 import { ConversationReads, type ReadPriority } from "./conversation-reads.js";
 import { ParticipantStates } from "./participant-watch.js";
 import { Reconciler } from "./reconciler.js";
-import type { Timers } from "../timers.js";
+import { systemTimers, type Timers } from "../timers.js";
 import { attributesVersion } from "./version.js";
 
 export type { AttributesChangeEvent, SlowConsumerEnd, StreamItem } from "./change-stream.js";
@@ -122,6 +122,8 @@ export interface AttributeChangeFeedOptions {
   lingerMs?: number;
   /** The role at start (see the file comment). Default `holder` (one process). */
   role?: FeedRole;
+  /** How long {@link AttributeChangeFeed.becomeHolder} waits for the log listener to deliver what the log holds, ms. Default 5 000. */
+  catchUpTimeoutMs?: number;
   /** Also called (after logging) when an append fails, e.g. `ChannelHolder.noteAppendError` for a stale fence. */
   onAppendError?: (error: unknown) => void;
 }
@@ -212,18 +214,57 @@ export class AttributeChangeFeed {
    * `topics`): decides and appends notifications, runs reconciliation, and re-reads every
    * conversation the topics and this feed's own watches cover (queue topics: the queue's live
    * conversations are listed) at `background` priority, appending what changed while no one was
-   * appending. Resolves once those re-reads are done (failures are left to reconciliation). Does
-   * nothing when already the holder.
+   * appending. First waits (at most `catchUpTimeoutMs`) until this process's log listener has
+   * delivered every entry already in the log, so the previous holder's last entries are absorbed
+   * before anything is decided (no change is appended twice). Resolves once the re-reads are done
+   * (failures are left to reconciliation). Does nothing when already the holder.
    */
   async becomeHolder(topics: string[] = this.options.topics.wantedTopics?.() ?? []): Promise<void> {
     if (this.currentRole === "holder") return;
     this.currentRole = "holder";
+    // The previous holder's last entries may still be on their way to this process: decide from them.
+    await this.catchUpWithLog();
+    if (this.currentRole !== "holder") return;
     this.tracker.setAppending(true);
     this.reconciler.start();
     this.options.logger.info({ topics: topics.length }, "change feed is the appender now; re-reading what the cluster watches");
     const all = new Set(topics);
     for (const watch of this.watches.values()) all.add(watch.topic);
     await this.resync([...all], true);
+  }
+
+  /**
+   * Waits until the log's listener has delivered every entry the log holds now (a shared log
+   * delivers asynchronously), polling `headSeq` every 10 ms on the feed's timers, at most
+   * `catchUpTimeoutMs` (then goes on, logged).
+   */
+  private async catchUpWithLog(): Promise<void> {
+    const log = this.options.log;
+    let cursor = log.headCursor();
+    let last = log.headSeq();
+    try {
+      for (;;) {
+        const page = await log.read(cursor, 1_000);
+        const tail = page.entries.at(-1);
+        if (tail) {
+          last = tail.seq;
+          cursor = tail.cursor;
+        }
+        if (page.atHead || !tail) break;
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: String(error) }, "could not read the change log's head before taking over");
+      return;
+    }
+    const timers = this.options.timers ?? systemTimers;
+    const deadline = timers.now() + (this.options.catchUpTimeoutMs ?? 5_000);
+    while (log.headSeq() < last) {
+      if (timers.now() >= deadline) {
+        this.options.logger.warn({ delivered: log.headSeq(), head: last }, "the change log listener did not catch up before taking over; deciding anyway");
+        return;
+      }
+      await new Promise<void>((resolve) => timers.schedule(resolve, 10));
+    }
   }
 
   /** Stops deciding, appending and reconciling (this instance is no longer the channel holder). */

@@ -19,12 +19,25 @@
  * - Role changes: `holding(topics)` once a newly elected holder has subscribed the union (the
  *   feed then re-reads what those topics cover: {@link followClusterRole}); `following` when it
  *   is deposed (its channels are closed at once, so it never kicks the new holder's sockets).
+ *
+ * Composition (one ioredis client `redis`, key prefix `p`, instance id `id`; test/cluster/cluster-feed.test.ts does exactly this):
+ * ```ts
+ * const holder = new ChannelHolder({ leases: new RedisLeaseStore({ redis, keyPrefix: p }), owner: id, logger });
+ * const log = await RedisChangeLog.open({ redis, keyPrefix: p, fence: () => holder.redisFence(p) });
+ * const topics = new ClusterTopics({ holder, logger,
+ *   demand: new RedisTopicDemand({ redis, keyPrefix: p, instanceId: id, logger }),
+ *   live: new RedisLiveTopics({ redis, keyPrefix: p }), directory: new RedisChannelDirectory({ redis, keyPrefix: p }),
+ *   createChannel: ({ existing, mayReconnect }) => new NotificationChannel({ client: genesys, logger, existing, mayReconnect }) });
+ * const feed = new AttributeChangeFeed({ topics, log, role: "follower", onAppendError: (e) => holder.noteAppendError(e), ... });
+ * followClusterRole(feed, topics);
+ * topics.start();   // shutdown: feed.close(); await topics.stop(); await log.close()
+ * ```
  */
 import { EventEmitter } from "node:events";
 import type { TopicSubscriptions } from "../attributes/change-feed.js";
 import { NotificationChannelPool } from "../genesys/channel-pool.js";
 import { GenesysError } from "../genesys/errors.js";
-import type { NotificationChannel, NotificationChannelRef, NotificationEnvelope } from "../genesys/notifications.js";
+import type { NotificationChannel, NotificationChannelRef, NotificationEnvelope, NotificationSocketState, NotificationStateSource } from "../genesys/notifications.js";
 import type { Logger } from "../logger.js";
 import { systemTimers, type Timers } from "../timers.js";
 import type { ChannelDirectory } from "./channel-directory.js";
@@ -77,6 +90,8 @@ export interface ClusterTopicsEvents {
   holding: [string[]];
   /** This instance is no longer the holder. */
   following: [];
+  /** {@link ClusterTopics.state} changed. */
+  state: [NotificationSocketState];
 }
 
 /** The holder's pool: one pool reference per topic held (or being subscribed). */
@@ -94,7 +109,7 @@ interface Holding {
 }
 
 /** See the file comment. */
-export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements TopicSubscriptions {
+export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements TopicSubscriptions, NotificationStateSource {
   private readonly timers: Timers;
   private readonly pollMs: number;
   private readonly liveTtlMs: number;
@@ -104,12 +119,15 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   private readonly refused = new Map<string, { at: number; reason: string }>();
   /** A follower's view of the holder's live set. */
   private view?: { version: number; topics: Set<string>; refused: Record<string, string>; fetchedAt: number };
+  /** The follower's live-set read in flight. */
+  private viewing?: Promise<ClusterTopics["view"]>;
   /** The union of every instance's demand at the last successful read. */
   private union = new Set<string>();
   private reconciling?: Promise<void>;
   private cancelPoll?: () => void;
   private cancelPublish?: () => void;
   private running = false;
+  private lastState: NotificationSocketState = "idle";
 
   /** @param options see {@link ClusterTopicsOptions}. Call {@link start}. */
   constructor(private readonly options: ClusterTopicsOptions) {
@@ -138,6 +156,16 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     await this.options.holder.stop();
     this.becomeFollower();
     await this.options.demand.stop().catch((error: unknown) => this.options.logger.warn({ err: String(error) }, "could not withdraw the topic demand"));
+  }
+
+  /**
+   * The notification side as readiness and metrics see it (NotificationStateSource): on the holder
+   * its pool's state; on a follower `open` while it has a fresh view of a holder's live topics,
+   * `down` when no holder's heartbeat was found (a takeover under way, or Redis unreachable), `idle`
+   * before the first look.
+   */
+  get state(): NotificationSocketState {
+    return this.lastState;
   }
 
   /** Whether this instance holds the channels (and its pool is up). */
@@ -181,6 +209,8 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
         const holding = this.holding;
         if (holding) {
           await this.hold(holding, topics, true);
+          // Deposed meanwhile: its pool is closed; wait for the next holder like a follower.
+          if (this.holding !== holding) continue;
           this.publishSoon();
           return;
         }
@@ -243,9 +273,14 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       this.publishSoon();
       this.emit("reconnected", topics);
     });
-    pool.on("state", () => this.publishSoon());
+    pool.on("state", (state) => {
+      if (this.holding !== holding) return;
+      this.setState(state);
+      this.publishSoon();
+    });
     this.holding = holding;
     this.view = undefined;
+    this.setState(pool.state);
     await this.reconcile();
     if (this.holding !== holding) return;
     holding.electedDone = true;
@@ -258,6 +293,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     this.holding = undefined;
     this.cancelPublish?.();
     holding.pool.close();
+    this.setState("idle");
     this.emit("following");
   }
 
@@ -287,9 +323,10 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   }
 
   /**
-   * Holder: subscribes each topic not held yet (one pool reference per topic, one at a time
-   * within one PUT per channel), skipping topics refused within `refusedRetryMs` unless `strict`.
-   * @throws (strict) the first refusal or limit error among `topics`.
+   * Holder: subscribes each topic not held yet (one pool reference per topic; concurrent
+   * subscriptions share one PUT per channel), skipping topics refused within `refusedRetryMs`;
+   * waits for topics another caller is subscribing.
+   * @throws (strict only) the first refusal or limit error among `topics`, or their earlier refusal.
    */
   private async hold(holding: Holding, topics: string[], strict: boolean): Promise<void> {
     const now = this.timers.now();
@@ -369,8 +406,18 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     }
   }
 
-  /** Follower: re-reads the holder's live set (undefined when no holder heartbeat is fresh). */
-  private async refreshView(): Promise<ClusterTopics["view"]> {
+  /**
+   * Follower: re-reads the holder's live set (undefined when no holder heartbeat is fresh). One
+   * read in flight at a time, shared by every caller (a burst of waiting acquires costs one round trip).
+   */
+  private refreshView(): Promise<ClusterTopics["view"]> {
+    this.viewing ??= this.readView().finally(() => {
+      this.viewing = undefined;
+    });
+    return this.viewing;
+  }
+
+  private async readView(): Promise<ClusterTopics["view"]> {
     try {
       const read = await this.options.live.read(this.view?.version);
       const fetchedAt = this.timers.now();
@@ -379,8 +426,16 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       else if (this.view) this.view.fetchedAt = fetchedAt;
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, "could not read the holder's live topics");
+      if (this.view && this.timers.now() - this.view.fetchedAt > 2 * this.pollMs) this.view = undefined;
     }
+    if (!this.holding) this.setState(this.view ? "open" : "down");
     return this.view;
+  }
+
+  private setState(state: NotificationSocketState): void {
+    if (state === this.lastState) return;
+    this.lastState = state;
+    this.emit("state", state);
   }
 
   private schedulePoll(delayMs: number): void {

@@ -177,4 +177,83 @@ describe("AttributeChangeFeed roles", () => {
     await stream.return?.();
     one.feed.close();
   });
+
+  it("hands an append the log refused (a stale fence) to onAppendError, so the holder can step down", async () => {
+    const c = cluster();
+    const refusing = Object.create(c.log) as InMemoryChangeLog;
+    const stale = Object.assign(new Error("the change-log fence 1 is stale"), { name: "StaleFenceError" });
+    refusing.append = async () => Promise.reject(stale);
+    const errors: unknown[] = [];
+    const topics = new Topics(c.wanted);
+    const feed = new AttributeChangeFeed({
+      topics,
+      log: refusing,
+      logger,
+      now: c.vt.now,
+      timers: c.vt.timers,
+      lingerMs: 0,
+      onAppendError: (error) => errors.push(error),
+      genesys: { getConversation: async () => c.conversation(), listQueueConversations: async () => ({ conversationIds: [], truncated: false }) },
+    });
+    const stream = await feed.subscribe({ conversationId: C });
+    topics.notify({ a: "2" }, 1_000);
+    await c.vt.advanceAsync(0);
+    expect(errors).toEqual([stale]);
+    expect(c.entries).toEqual([]);
+    await stream.return?.();
+    feed.close();
+  });
+
+  it("a new holder first absorbs the previous holder's entries still on their way, so nothing is appended twice", async () => {
+    const c = cluster();
+    // The follower's view of the shared log: entries reach its listeners only when flushed.
+    const pending: ChangeEntry[] = [];
+    const listeners = new Set<(entry: ChangeEntry) => void>();
+    let delivered = 0;
+    c.log.listen((entry) => pending.push(entry));
+    const slow = Object.create(c.log) as InMemoryChangeLog;
+    slow.listen = (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    };
+    slow.headSeq = () => delivered;
+    const start = c.log.headCursor();
+    slow.headCursor = () => (delivered === 0 ? start : c.entries[delivered - 1]!.cursor);
+    const flush = () => {
+      for (const entry of pending.splice(0)) {
+        delivered = entry.seq;
+        for (const l of listeners) l(entry);
+      }
+    };
+    const holder = instance("holder", c, "holder");
+    const topics = new Topics(c.wanted);
+    const follower = new AttributeChangeFeed({
+      topics,
+      log: slow,
+      logger,
+      now: c.vt.now,
+      timers: c.vt.timers,
+      role: "follower",
+      lingerMs: 0,
+      genesys: { getConversation: async (id, priority) => (c.reads.push(["follower", id, priority]), c.conversation()), listQueueConversations: async () => ({ conversationIds: [], truncated: false }) },
+    });
+    await holder.feed.subscribe({ conversationId: C });
+    c.attributes.a = "2";
+    holder.topics.notify({ a: "2" }, 1_000);
+    expect(c.entries).toHaveLength(1);
+    expect(pending).toEqual([c.entries[0]]); // appended, not yet delivered to the follower
+    holder.feed.close();
+    holder.feed.becomeFollower();
+
+    const takeover = follower.becomeHolder([TOPIC]);
+    await c.vt.advanceAsync(50);
+    expect(c.reads.filter(([n]) => n === "follower")).toEqual([]); // still waiting for the entry in flight
+    flush();
+    await c.vt.advanceAsync(20);
+    await takeover;
+    expect(c.reads.filter(([n]) => n === "follower")).toEqual([["follower", C, "background"]]);
+    expect(c.entries).toHaveLength(1); // a=2 was absorbed, not appended again
+    expect(follower.tracker.committed(C)).toMatchObject([{ attributes: { a: "2" }, seq: 1 }]);
+    follower.close();
+  });
 });

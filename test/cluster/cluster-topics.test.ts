@@ -62,7 +62,9 @@ function instance(name: string, keyPrefix: string, acquireTimeoutMs = 10_000) {
       new NotificationChannel({
         client: {
           createChannel: () => sdk.notifications.postNotificationsChannels(),
-          replaceSubscriptions: async (id, list) => (await sdk.notifications.putNotificationsChannelSubscriptions(id, list.map((t) => ({ id: t })))).entities ?? [],
+          // As GenesysClient.replaceSubscriptions: ignoreErrors, so one refused topic does not fail the others.
+          replaceSubscriptions: async (id, list) =>
+            (await sdk.notifications.putNotificationsChannelSubscriptions(id, list.map((t) => ({ id: t })), { ignoreErrors: true })).entities ?? [],
         },
         logger,
         reconnectDelayMs: 20,
@@ -76,11 +78,13 @@ function instance(name: string, keyPrefix: string, acquireTimeoutMs = 10_000) {
   });
   const events: NotificationEnvelope[] = [];
   const roles: string[] = [];
+  const states: string[] = [];
   topics.on("event", (e) => events.push(e));
+  topics.on("state", (state) => states.push(state));
   topics.on("holding", (held) => roles.push(`holding ${held.join(",")}`));
   topics.on("following", () => roles.push("following"));
   instances.push({ topics, kill });
-  return { topics, holder, events, roles, kill };
+  return { topics, holder, events, roles, states, kill };
 }
 
 describe.skipIf(!hasRedisServer)("ClusterTopics", () => {
@@ -114,6 +118,9 @@ describe.skipIf(!hasRedisServer)("ClusterTopics", () => {
     await b.topics.acquire([TOPIC]);
     expect(b.topics.isHolder).toBe(false);
     expect(b.topics.isLive(TOPIC)).toBe(true);
+    expect(a.topics.state).toBe("open");
+    expect(b.topics.state).toBe("open");
+    expect(b.topics.isWanted(TOPIC)).toBe(true);
     expect(a.topics.isLive(TOPIC)).toBe(true);
     expect(await channels()).toEqual([expect.objectContaining({ connected: true, topics: [TOPIC] })]);
     await createCall();
@@ -157,5 +164,37 @@ describe.skipIf(!hasRedisServer)("ClusterTopics", () => {
     await expect(b.topics.acquire([TOPIC])).rejects.toMatchObject({ code: "notification.holder.unavailable", status: 503 });
     expect(b.topics.heldTopicCount).toBe(0);
     expect(await channels()).toEqual([]);
+  });
+
+  it("a topic Genesys refuses fails the follower's acquire with notification.topic.rejected, and the others still flow", async () => {
+    const keyPrefix = `ct${prefix++}:`;
+    const a = instance("a", keyPrefix);
+    a.topics.start();
+    await expect.poll(() => a.topics.isHolder).toBe(true);
+    const b = instance("b", keyPrefix);
+    b.topics.start();
+    const refused = "v2.users.b0000000-0000-4000-8000-0000000000bb.presence";
+    await expect(b.topics.acquire([refused])).rejects.toMatchObject({ code: "notification.topic.rejected", status: 403 });
+    expect(b.topics.heldTopicCount).toBe(0);
+    await b.topics.acquire([TOPIC]);
+    await createCall();
+    await expect.poll(() => a.events.length).toBe(1);
+    // On the holder itself, its own acquire of the refused topic fails the same way.
+    await expect(a.topics.acquire([refused])).rejects.toMatchObject({ code: "notification.topic.rejected" });
+    expect((await channels())[0]!.topics).toEqual([TOPIC]);
+  });
+
+  it("a follower's state is down while no holder's heartbeat is fresh", async () => {
+    const keyPrefix = `ct${prefix++}:`;
+    const a = instance("a", keyPrefix);
+    a.topics.start();
+    await expect.poll(() => a.topics.isHolder).toBe(true);
+    const b = instance("b", keyPrefix);
+    b.topics.start();
+    await expect.poll(() => b.topics.state).toBe("open");
+    a.kill();
+    await expect.poll(() => b.states).toContain("down");
+    await expect.poll(() => b.topics.isHolder, { timeout: 10_000 }).toBe(true);
+    expect(b.topics.state).not.toBe("down");
   });
 });
