@@ -22,6 +22,10 @@
  *   with CHANGE_LOG_UNAVAILABLE and a cursor, mutations refused with WRITE_LEASE_UNAVAILABLE
  *   (nothing sent to Genesys); back → ready again without a restart, the ended subscriber
  *   resumes with its cursor and the cluster writes and fans out again.
+ * - Redis restarted empty (no persistence): the instances rebuild what it lost by themselves (a
+ *   holder is elected again, topic demand rewritten, the log re-created under a new epoch): new
+ *   subscriptions and writes work across instances, and a cursor of the old log answers
+ *   CURSOR_EXPIRED instead of a replay the log cannot prove.
  */
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -331,5 +335,34 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
     const after = await until(resumed, { phase: "after" });
     expect(after.changes).toEqual([{ key: "phase", previous: "before", value: "after" }]);
     resumed.stop();
+  });
+
+  it("Redis restarted empty: rebuilt from the instances' own state without a restart; old cursors are refused", async () => {
+    const call = await createCall(emulator.url, QUEUE, {});
+    const [first, second] = running();
+    const sub = await liveSubscription(first!, call);
+    expect((await update(second!, call, { epoch: "old" })).__typename).toBe("AttributesUpdated");
+    const old = await until(sub, { epoch: "old" });
+    const electedBefore = instances.flatMap((i) => i.run.lines).filter((l) => l.msg?.startsWith("elected channel holder")).length;
+
+    redis.process.kill("SIGKILL");
+    await redis.restart(); // same port, empty
+    const ended = await sub.next(15_000);
+    expect(ended.errors?.[0]?.extensions?.["code"]).toBe("CHANGE_LOG_UNAVAILABLE");
+    for (const instance of running()) await expect.poll(async () => (await readyz(instance)).status, { timeout: 15_000, interval: 100 }).toBe(200);
+    // A holder again (the lease was lost with Redis).
+    await expect
+      .poll(() => instances.flatMap((i) => i.run.lines).filter((l) => l.msg?.startsWith("elected channel holder")).length, { timeout: 20_000, interval: 100 })
+      .toBeGreaterThan(electedBefore);
+
+    const fresh = await liveSubscription(second!, call);
+    await expect
+      .poll(async () => (await update(first!, call, { epoch: "new" })).__typename, { timeout: 20_000, interval: 500 })
+      .toBe("AttributesUpdated");
+    expect((await until(fresh, { epoch: "new" })).changes).toEqual([{ key: "epoch", previous: "old", value: "new" }]);
+    fresh.stop();
+
+    const stale = subscribe(ws(first!), AttributesChangedDocument, { conversationId: call.conversationId, after: old.cursor });
+    expect((await stale.next(10_000)).errors?.[0]?.extensions?.["code"]).toBe("CURSOR_EXPIRED");
   });
 });
