@@ -16,7 +16,7 @@ import { useServer, type Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
-import { AuthenticationError } from "../auth/errors.js";
+import { AuthenticationError, AuthenticationUnavailableError } from "../auth/errors.js";
 import { subscriptionLimitReached, unauthenticated } from "../graphql/errors.js";
 import type { OperationCore } from "../graphql/operation.js";
 import { subscribeShared } from "../graphql/shared-execution.js";
@@ -26,6 +26,8 @@ import { withOperationLogging, type OperationLogDependencies } from "../observab
 
 /** graphql-ws close codes used here (graphql-ws `CloseCode`: 4401 Unauthorized, 4403 Forbidden). */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** RFC 6455 §7.4.1 / IANA 1013 "Try Again Later": the credentials could not be checked (JWT key set unavailable). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Sent when the socket's JWT expires. */
 export const CLOSE_FORBIDDEN = 4403;
 
@@ -105,6 +107,11 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
           closeAtExpiry(connection, socket);
           return true;
         } catch (error) {
+          if (error instanceof AuthenticationUnavailableError) {
+            logger.warn({ reason: error.message }, "graphql-ws connection refused: credentials cannot be checked");
+            socket.close(CLOSE_TRY_AGAIN_LATER, "Try again later: the credentials cannot be checked");
+            return false;
+          }
           if (!(error instanceof AuthenticationError)) throw error;
           logger.debug({ reason: error.message }, "graphql-ws connection refused: not authenticated");
           // graphql-ws would close with 4403 on `false`; the caller is not authenticated: 4401.
