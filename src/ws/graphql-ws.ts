@@ -1,6 +1,6 @@
 /**
  * The graphql-ws transport (`ws://…/graphql`, protocol `graphql-transport-ws`): graphql-ws's
- * protocol core on the `ws` adapter, with the gateway's rules:
+ * protocol core on the gateway's `ws` adapter (./ws-adapter.ts: errors to the log, not stderr), with the gateway's rules:
  * - `connection_init` must carry `{"authorization": "Bearer …"}` when caller auth is on;
  *   missing or bad credentials close the socket with 4401; a JWT's socket is closed with 4403
  *   when the token expires;
@@ -12,7 +12,7 @@
  */
 import type { OperationDefinitionNode } from "graphql";
 import type { Context, ServerOptions } from "graphql-ws";
-import { useServer, type Extra } from "graphql-ws/use/ws";
+import type { Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
@@ -23,6 +23,7 @@ import { subscribeShared } from "../graphql/shared-execution.js";
 import { ConcurrencyLimiter, type Release } from "../limits/concurrent-subscriptions.js";
 import type { Logger } from "../logger.js";
 import { withOperationLogging, type OperationLogDependencies } from "../observability/request-log.js";
+import { serveGraphqlWsOnWs } from "./ws-adapter.js";
 
 /** graphql-ws close codes used here (graphql-ws `CloseCode`: 4401 Unauthorized, 4403 Forbidden). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -188,5 +189,5 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
         return { callerId: connection.caller.id, operation };
       })
     : serverOptions;
-  return useServer<Record<string, unknown> | undefined>(logged, wss);
+  return serveGraphqlWsOnWs<Record<string, unknown> | undefined>(wss, logged, logger);
 }
