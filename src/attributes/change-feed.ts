@@ -117,6 +117,22 @@ interface Watch {
   subscribed: boolean;
 }
 
+/** Counters and sizes of a feed since it started, for /metrics (observability/change-feed-metrics.ts). */
+export interface ChangeFeedStats {
+  /** Subscribers registered now. */
+  subscribers: number;
+  /** Conversations and queues watched now (lingering ones included). */
+  watches: number;
+  /** Subscriptions refused with CURSOR_EXPIRED. */
+  cursorsRefused: number;
+  /** Subscribers ended with SLOW_CONSUMER. */
+  slowConsumerEnds: number;
+  /** Reconciliation reads started: confirming a suspect notification, or sweeping watched conversations. */
+  reconciliationReads: { confirm: number; sweep: number };
+  /** Suspect notifications whose confirming read showed they were not Genesys's newest state (withheld). */
+  regressionsConfirmed: number;
+}
+
 /** A registered subscriber. */
 interface Subscriber {
   stream: ChangeStream;
@@ -143,6 +159,8 @@ export class AttributeChangeFeed {
   private readonly lastRead = new Map<string, { conversation: Omit<ConversationSnapshot, "participants">; at: number }>();
   /** Conversations being re-read after a channel reconnect: their state may be behind (a gap is open). */
   private readonly resyncing = new Map<string, number>();
+  private cursorsRefused = 0;
+  private slowConsumerEnds = 0;
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
     this.now = options.now ?? Date.now;
@@ -183,12 +201,17 @@ export class AttributeChangeFeed {
     if (conversationId === undefined && queueId === undefined) throw new Error("a filter needs conversationId or queueId");
     const key = conversationId !== undefined ? `c:${conversationId}` : `q:${queueId}`;
     if (start.after !== undefined) {
-      await this.options.log.check(start.after);
-      const since = this.watches.get(key)?.sinceSeq;
-      if (since === undefined || this.options.log.seqOf(start.after) < since) {
-        throw new CursorExpiredError(
-          `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
-        );
+      try {
+        await this.options.log.check(start.after);
+        const since = this.watches.get(key)?.sinceSeq;
+        if (since === undefined || this.options.log.seqOf(start.after) < since) {
+          throw new CursorExpiredError(
+            `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
+          );
+        }
+      } catch (error) {
+        if (error instanceof CursorExpiredError) this.cursorsRefused += 1;
+        throw error;
       }
     }
     const index = conversationId !== undefined ? this.byConversation : this.byQueue;
@@ -209,7 +232,10 @@ export class AttributeChangeFeed {
             this.unwatch(key);
           }
         },
-        onSlowConsumer: (end) => this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER"),
+        onSlowConsumer: (end) => {
+          this.slowConsumerEnds += 1;
+          this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER");
+        },
       }),
     };
     // Registered before anything is read: whatever is appended from now on reaches the stream.
@@ -381,6 +407,18 @@ export class AttributeChangeFeed {
     for (const set of this.byConversation.values()) n += set.size;
     for (const set of this.byQueue.values()) n += set.size;
     return n;
+  }
+
+  /** Counters since start and current sizes (for /metrics). */
+  stats(): ChangeFeedStats {
+    return {
+      subscribers: this.subscriberCount,
+      watches: this.watches.size,
+      cursorsRefused: this.cursorsRefused,
+      slowConsumerEnds: this.slowConsumerEnds,
+      reconciliationReads: { ...this.reconciler.readsByReason },
+      regressionsConfirmed: this.tracker.regressionsConfirmed,
+    };
   }
 
   /** Stops the reconciler and the log listener (the channels are closed by their owner). */

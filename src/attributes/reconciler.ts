@@ -42,6 +42,8 @@ export class Reconciler {
   private readonly perMs: number;
   /** Reads started (for tests and metrics). */
   reads = 0;
+  /** Reads started, by why: confirming a suspect conversation, or the sweep (for metrics). */
+  readonly readsByReason = { confirm: 0, sweep: 0 };
 
   constructor(private readonly options: ReconcilerOptions) {
     if (!(options.requestsPerMinute > 0)) throw new Error("requestsPerMinute must be > 0");
@@ -98,11 +100,13 @@ export class Reconciler {
     while (this.suspects.size > 0 && this.tokens >= 1) {
       const id = this.suspects.values().next().value as string;
       this.suspects.delete(id);
+      this.readsByReason.confirm += 1;
       this.spend(id);
     }
     while (this.suspects.size === 0 && this.tokens >= 1 + this.reserve) {
       const id = this.nextInRound();
       if (id === undefined) break;
+      this.readsByReason.sweep += 1;
       this.spend(id);
     }
     const idle = this.suspects.size === 0 && this.round.length === 0 && this.options.watched().length === 0;

@@ -46,6 +46,8 @@ describe("Reconciler", () => {
     reconciler.suspect("x");
     advance(1);
     expect(reads.slice(before)).toEqual([[10_500, "x"]]);
+    // Counted by reason: the one confirmation, the rest sweep reads.
+    expect(reconciler.readsByReason).toEqual({ confirm: 1, sweep: reads.length - 1 });
     reconciler.stop();
   });
 
