@@ -11,7 +11,9 @@
  * - Topics are held on a pool of notification channels while a subscriber needs them. After a
  *   channel reconnects, the conversations its topics cover are re-read, and for its queue
  *   topics the queue's live conversations are listed (queue observations) to find those that
- *   entered the queue during the gap. The same listing gives a queue subscription its baseline.
+ *   entered the queue during the gap. The same listing gives a queue subscription its baseline,
+ *   and background reconciliation repeats it for every watched queue once per round, to find
+ *   conversations whose queue notification was dropped without a socket drop.
  */
 import pLimit from "p-limit";
 import type { Logger } from "../logger.js";
@@ -127,8 +129,8 @@ export interface ChangeFeedStats {
   cursorsRefused: number;
   /** Subscribers ended with SLOW_CONSUMER. */
   slowConsumerEnds: number;
-  /** Reconciliation reads started: confirming a suspect notification, or sweeping watched conversations. */
-  reconciliationReads: { confirm: number; sweep: number };
+  /** Reconciliation requests started: confirming a suspect notification, sweeping watched conversations, re-listing watched queues. */
+  reconciliationReads: { confirm: number; sweep: number; queue: number };
   /** Suspect notifications whose confirming read showed they were not Genesys's newest state (withheld). */
   regressionsConfirmed: number;
 }
@@ -150,6 +152,8 @@ export class AttributeChangeFeed {
   private readonly watches = new Map<string, Watch>();
   /** Queues whose baseline listing ran while they were watched. */
   private readonly seededQueues = new Map<string, Promise<void>>();
+  /** Queues whose baseline listing succeeded: background reconciliation re-lists them. */
+  private readonly listedQueues = new Set<string>();
   private readonly now: () => number;
   private lastSweep = 0;
   private readonly stopListening: () => void;
@@ -174,9 +178,11 @@ export class AttributeChangeFeed {
     this.reconciler = new Reconciler({
       read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark(), "background") : Promise.resolve()),
       watched: () => this.watchedConversations(),
+      watchedQueues: () => [...this.listedQueues],
+      listQueue: (queueId) => this.relist(queueId),
       requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
       timers: options.timers,
-      onError: (conversationId, error) => options.logger.warn({ conversationId, err: String(error) }, "reconciliation read failed"),
+      onError: (id, error) => options.logger.warn({ id, err: String(error) }, "reconciliation read or queue listing failed"),
     });
     this.stopListening = options.log.listen((entry) => this.fanOut(entry));
     options.topics.on("event", (envelope) => this.onNotification(envelope));
@@ -301,6 +307,7 @@ export class AttributeChangeFeed {
       if (key.startsWith("q:")) {
         const queueId = key.slice(2);
         this.seededQueues.delete(queueId);
+        this.listedQueues.delete(queueId);
         this.forgetUnwatched(this.tracker.conversationsInQueue(queueId));
       } else this.forgetUnwatched([key.slice(2)]);
     };
@@ -485,11 +492,17 @@ export class AttributeChangeFeed {
   private async baselineQueue(queueId: string, required: boolean): Promise<void> {
     let seeding = this.seededQueues.get(queueId);
     if (!seeding) {
-      seeding = this.discover(queueId, false);
-      this.seededQueues.set(queueId, seeding);
-      seeding.catch(() => {
-        if (this.seededQueues.get(queueId) === seeding) this.seededQueues.delete(queueId);
-      });
+      const started = this.discover(queueId, false);
+      seeding = started;
+      this.seededQueues.set(queueId, started);
+      started.then(
+        () => {
+          if (this.seededQueues.get(queueId) === started) this.listedQueues.add(queueId);
+        },
+        () => {
+          if (this.seededQueues.get(queueId) === started) this.seededQueues.delete(queueId);
+        },
+      );
     }
     try {
       await seeding;
@@ -519,6 +532,24 @@ export class AttributeChangeFeed {
         .filter((id) => fresh || !this.tracker.isKnown(id))
         .map((id) => limit(() => this.readWithRetries(id, fresh))),
     );
+  }
+
+  /**
+   * Background reconciliation's re-listing of a watched queue: conversations listed that the
+   * feed does not know entered the queue while their notification was dropped (no socket drop,
+   * so no reconnect re-read); they are announced (new to every subscriber: their keys come
+   * with `previous: null`) and read. Known ones are left to the conversation sweep.
+   * @throws GenesysError when the listing fails (the reconciler logs it and lists again next round).
+   */
+  private async relist(queueId: string): Promise<void> {
+    if (!this.watches.has(`q:${queueId}`)) return;
+    const listing = await this.options.genesys.listQueueConversations(queueId);
+    if (!this.watches.has(`q:${queueId}`)) return;
+    const found = listing.conversationIds.filter((id) => !this.tracker.isKnown(id));
+    for (const id of listing.conversationIds) this.tracker.addQueue(id, queueId);
+    for (const id of found) this.tracker.announce(id);
+    const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    await Promise.all(found.map((id) => limit(() => this.readWithRetries(id, false))));
   }
 
   /** After a channel reconnect: re-reads what its topics cover; queue topics also list the queue. */

@@ -13,7 +13,7 @@
  * | `change_feed_subscribers` | gauge | |
  * | `change_feed_watches` | gauge (conversations and queues watched, lingering ones included) | |
  * | `change_feed_slow_consumer_ends_total` | counter | |
- * | `change_feed_reconciliation_reads_total` | counter | `reason` (`confirm`, `sweep`) |
+ * | `change_feed_reconciliation_reads_total` | counter | `reason` (`confirm`, `sweep`, `queue`) |
  * | `change_feed_regressions_confirmed_total` | counter | |
  * | `genesys_notification_channels` | gauge (channels of the pool) | |
  * | `genesys_notification_topics` | gauge (distinct topics held over every channel) | |
@@ -107,22 +107,22 @@ export function trackChangeFeed(registry: Registry, sources: ChangeFeedMetricsSo
     (s) => s.regressionsConfirmed,
   );
 
-  const reconciliationReported = { confirm: 0, sweep: 0 };
+  const reconciliationReported = { confirm: 0, sweep: 0, queue: 0 };
   const reconciliation = new Counter({
     name: "change_feed_reconciliation_reads_total",
-    help: "Background reconciliation reads started, by reason: confirm (a suspect notification) or sweep (healing dropped notifications)",
+    help: "Background reconciliation requests started, by reason: confirm (a suspect notification's conversation read), sweep (a watched conversation re-read to heal dropped notifications), queue (a watched queue re-listed with queue observations to find conversations whose queue notification was dropped)",
     labelNames: ["reason"],
     registers,
     collect() {
       const reads = feed.stats().reconciliationReads;
-      for (const reason of ["confirm", "sweep"] as const) {
+      for (const reason of ["confirm", "sweep", "queue"] as const) {
         const delta = reads[reason] - reconciliationReported[reason];
         if (delta > 0) this.inc({ reason }, delta);
         reconciliationReported[reason] = reads[reason];
       }
     },
   });
-  for (const reason of ["confirm", "sweep"]) reconciliation.inc({ reason }, 0);
+  for (const reason of ["confirm", "sweep", "queue"]) reconciliation.inc({ reason }, 0);
 
   new Gauge({
     name: "change_feed_subscribers",

@@ -57,6 +57,7 @@ describe("change feed metrics", () => {
       "change_feed_slow_consumer_ends_total",
       'change_feed_reconciliation_reads_total{reason="confirm"}',
       'change_feed_reconciliation_reads_total{reason="sweep"}',
+      'change_feed_reconciliation_reads_total{reason="queue"}',
       "change_feed_regressions_confirmed_total",
       "genesys_notification_channels",
       "genesys_notification_topics",
