@@ -81,7 +81,8 @@ describe("change feed metrics", () => {
         stack.sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes });
       const watching = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId, participantId: call.customerId });
       const lagging = subscribe(slow, AttributesChangedDocument, { conversationId: call.conversationId });
-      await eventually(async () => ((await scrape(stack)).get("genesys_notification_topics") === 1 ? true : undefined), 8_000, "topic held");
+      // Both subscriptions started (topic subscribed, baseline read): a write from now on is a change.
+      await eventually(async () => ((await scrape(stack)).get("graphql_subscriptions_active") === 2 ? true : undefined), 8_000, "subscriptions started");
       const subscribed = await scrape(stack);
       expect(subscribed.get("change_feed_subscribers")).toBe(2);
       expect(subscribed.get("change_feed_watches")).toBe(1);

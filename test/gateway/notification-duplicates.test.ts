@@ -70,6 +70,8 @@ describe("an event delivered on two sockets", () => {
         return held.length === 2 ? held : undefined;
       }, 8_000, "two channels with topics");
       expect(channels.map((c) => c.topics).sort()).toEqual([[conversationTopic], [queueTopic]].sort());
+      // Every subscription started (topic subscribed, baseline known): a write from now on is a change.
+      await eventually(async () => ((await metric(stack, "graphql_subscriptions_active")) === 3 ? true : undefined), 8_000, "subscriptions started");
       expect(await metric(stack, "genesys_notification_channels")).toBe(2);
       expect(await metric(stack, "genesys_notification_topics")).toBe(2);
 
