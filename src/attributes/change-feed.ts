@@ -545,7 +545,8 @@ export class AttributeChangeFeed {
     if (!this.watches.has(`q:${queueId}`)) return;
     const listing = await this.options.genesys.listQueueConversations(queueId);
     if (!this.watches.has(`q:${queueId}`)) return;
-    const found = listing.conversationIds.filter((id) => !this.tracker.isKnown(id));
+    // A conversation watched on its own gets its baseline from that watch's read (maybe in flight).
+    const found = listing.conversationIds.filter((id) => !this.tracker.isKnown(id) && !this.watches.has(`c:${id}`));
     for (const id of listing.conversationIds) this.tracker.addQueue(id, queueId);
     for (const id of found) this.tracker.announce(id);
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
