@@ -44,6 +44,7 @@ import { healthRouter, trackReadiness } from "./health/endpoints.js";
 import type { ReadinessOptions } from "./health/readiness.js";
 import { ideHandler } from "./graphql/ide.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { trackChangeFeed } from "./observability/change-feed-metrics.js";
 import { countUpstreamCalls } from "./observability/operation-scope.js";
 import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
@@ -145,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Readiness and metrics (issue 7) follow every channel of the pool.
   const readiness = trackReadiness(genesys, changes.channels, describeGenesysEndpoint(options.genesys.endpoint, options.genesys.clientId, { embeddedEmulator: options.genesys.embeddedEmulator }), options.readiness);
   metrics.trackNotificationChannels(changes.channels);
+  trackChangeFeed(registry, changes);
   // Query reads shared across operations and served from the change log when current (issue 9).
   const reads = new SharedConversationReads({
     fetch: async (id) => {

@@ -133,6 +133,11 @@ export class ChangeTracker {
   private readonly conversations = new Map<string, TrackedConversation>();
   private readonly settleMs: number;
   private readonly historyDepth: number;
+  /**
+   * Reads that found a conversation suspect and appended nothing: the notification that made it
+   * suspect was not Genesys's newest state (a regression or stale event withheld). For metrics.
+   */
+  regressionsConfirmed = 0;
 
   constructor(private readonly options: ChangeTrackerOptions) {
     this.settleMs = options.settleMs ?? 1_000;
@@ -240,6 +245,7 @@ export class ChangeTracker {
       }
     }
     if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
+    if (conversation.suspect && appended === 0) this.regressionsConfirmed += 1;
     conversation.suspect = false;
     return { retry: false, appended };
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { attributeMap } from "../../src/attributes/attribute-map.js";
-import { CursorExpiredError, InMemoryChangeLog, parseRetention, type NewChangeEntry } from "../../src/attributes/change-log.js";
+import { CursorExpiredError, hasChangeLogAge, InMemoryChangeLog, parseRetention, type ChangeLog, type NewChangeEntry } from "../../src/attributes/change-log.js";
 
 function entry(value: string, participantId = "p"): NewChangeEntry {
   const attributes = attributeMap({ k: value });
@@ -82,6 +82,22 @@ describe("InMemoryChangeLog", () => {
     await expect(log.read(first.cursor, 10)).rejects.toBeInstanceOf(CursorExpiredError);
     // Nothing after the newest entry was dropped: its cursor resumes (with nothing to replay yet).
     expect((await log.read(second.cursor, 10)).entries).toEqual([]);
+  });
+
+  it("tells when its oldest retained entry was appended (for /metrics), following retention", async () => {
+    let now = 5_000;
+    const log = new InMemoryChangeLog({ epoch: "e1", now: () => now, retention: { maxAgeMs: 1_000 } });
+    expect(hasChangeLogAge(log)).toBe(true);
+    expect(hasChangeLogAge({ ...log, oldestAppendedAt: undefined } as unknown as ChangeLog)).toBe(false);
+    expect(log.oldestAppendedAt()).toBeUndefined();
+    await log.append(entry("1"));
+    now = 5_600;
+    await log.append(entry("2"));
+    expect(log.oldestAppendedAt()).toBe(5_000);
+    now = 6_200; // entry 1 is past the 1 s bound
+    expect(log.oldestAppendedAt()).toBe(5_600);
+    now = 7_000;
+    expect(log.oldestAppendedAt()).toBeUndefined();
   });
 
   it("bounds memory by estimated bytes", async () => {
