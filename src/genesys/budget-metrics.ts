@@ -9,13 +9,27 @@
  */
 import type { Timers } from "../timers.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { BUDGET_PRIORITIES, InMemoryRequestBudget, type RequestBudget } from "./budget.js";
+import { BUDGET_PRIORITIES, InMemoryRequestBudget, type BudgetPriority, type RequestBudget } from "./budget.js";
+
+/** The metric hooks a budget implementation reports to (both implementations take them as options). */
+export interface BudgetMetricHooks {
+  onGrant: (priority: BudgetPriority, waitedMs: number) => void;
+  onRefuse: (priority: BudgetPriority) => void;
+}
 
 /**
- * Creates the in-memory budget of `requestsPerMinute` with its metrics registered on `registry`.
- * @param timers injectable timers (tests).
+ * Creates the budget of `requestsPerMinute` with its metrics registered on `registry`: the
+ * in-memory one, or the one `create` makes with the hooks (e.g. a `RedisRequestBudget`,
+ * src/genesys/redis-budget.ts, for several instances: `(hooks) => new RedisRequestBudget({ redis,
+ * keyPrefix, requestsPerMinute, ...hooks })`).
+ * @param timers injectable timers of the in-memory budget (tests).
  */
-export function createMeteredBudget(requestsPerMinute: number, registry: Registry, timers?: Timers): RequestBudget {
+export function createMeteredBudget(
+  requestsPerMinute: number,
+  registry: Registry,
+  timers?: Timers,
+  create?: (hooks: BudgetMetricHooks) => RequestBudget,
+): RequestBudget {
   const granted = new Counter({
     name: "genesys_budget_granted_total",
     help: "Genesys calls granted by the request budget, by priority",
@@ -39,15 +53,14 @@ export function createMeteredBudget(requestsPerMinute: number, registry: Registr
     granted.inc({ priority }, 0);
     refused.inc({ priority }, 0);
   }
-  const budget = new InMemoryRequestBudget({
-    requestsPerMinute,
-    timers,
+  const hooks: BudgetMetricHooks = {
     onGrant: (priority, waitedMs) => {
       granted.inc({ priority });
       waited.observe({ priority }, waitedMs / 1000);
     },
     onRefuse: (priority) => refused.inc({ priority }),
-  });
+  };
+  const budget = create ? create(hooks) : new InMemoryRequestBudget({ requestsPerMinute, timers, ...hooks });
   new Gauge({
     name: "genesys_budget_tokens",
     help: "Request budget tokens available now",

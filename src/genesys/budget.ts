@@ -16,9 +16,9 @@
  *   {@link BudgetExhaustedError} (GraphQL code `UPSTREAM_BUDGET_EXHAUSTED`) instead of piling up;
  *   one still queued when its deadline passes is refused then.
  *
- * {@link RequestBudget} is the seam (a Redis implementation shares one bucket between
- * instances later); {@link InMemoryRequestBudget} is the one-process default, pure apart from
- * its injected timers (tested with a virtual clock in test/genesys/budget.test.ts).
+ * {@link RequestBudget} is the seam: {@link InMemoryRequestBudget} is the one-process default,
+ * pure apart from its injected timers (tested with a virtual clock in test/genesys/budget.test.ts);
+ * `RedisRequestBudget` (./redis-budget.ts) shares one bucket between instances on one Redis.
  */
 import { systemTimers, type Timers } from "../timers.js";
 
@@ -75,6 +75,20 @@ export interface RequestBudget {
   close(): void;
 }
 
+/**
+ * The token bucket that keeps every 60 s window (fixed or sliding) within `requestsPerMinute`:
+ * `burst` tokens at most, refilled at `(requestsPerMinute − burst)` per minute, so a full bucket
+ * plus 60 s of refill is never more than the budget. Shared by the in-memory and Redis budgets.
+ * @param requestsPerMinute the budget (≥ 1).
+ * @param burst tokens held at most; default 5 % of the budget, clamped to [1, budget − 1].
+ * @returns `burst` (tokens) and `perMs` (refill, tokens per ms).
+ */
+export function bucketShape(requestsPerMinute: number, burst?: number): { burst: number; perMs: number } {
+  const rpm = requestsPerMinute;
+  const held = Math.max(1, Math.min(rpm - 1 || 1, Math.floor(burst ?? rpm * 0.05)));
+  return { burst: held, perMs: Math.max(1, rpm - held) / 60_000 };
+}
+
 /** Options of {@link InMemoryRequestBudget}. */
 export interface InMemoryRequestBudgetOptions {
   /** The Genesys budget, requests per minute (`GENESYS_REQUESTS_PER_MINUTE`, default 300). */
@@ -118,10 +132,7 @@ export class InMemoryRequestBudget implements RequestBudget {
   constructor(private readonly options: InMemoryRequestBudgetOptions) {
     if (!(options.requestsPerMinute >= 1)) throw new Error("requestsPerMinute must be >= 1");
     this.timers = options.timers ?? systemTimers;
-    const rpm = options.requestsPerMinute;
-    this.burst = Math.max(1, Math.min(rpm - 1 || 1, Math.floor(options.burst ?? rpm * 0.05)));
-    // burst + 60 s of refill never exceeds the budget in any 60 s window.
-    this.perMs = Math.max(1, rpm - this.burst) / 60_000;
+    ({ burst: this.burst, perMs: this.perMs } = bucketShape(options.requestsPerMinute, options.burst));
     this.tokens = this.burst;
     this.refilledAt = this.timers.now();
   }
