@@ -14,6 +14,12 @@
  *   entered the queue during the gap. The same listing gives a queue subscription its baseline,
  *   and background reconciliation repeats it for every watched queue once per round, to find
  *   conversations whose queue notification was dropped without a socket drop.
+ * - Several instances on one shared log (`role`): only the **holder** (the instance holding the
+ *   Genesys channels, src/cluster/) decides, appends and reconciles; a **follower** sees no
+ *   notifications, its tracker absorbs what the holder appends (so its snapshots, queries served
+ *   from the log and write confirmations see the cluster's state) and its own REST reads answer
+ *   their callers without being appended. {@link AttributeChangeFeed.becomeHolder} switches a
+ *   follower over and re-reads what the cluster watches, appending what changed meanwhile.
  */
 import pLimit from "p-limit";
 import type { Logger } from "../logger.js";
@@ -34,7 +40,7 @@ import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
 import { ConversationReads, type ReadPriority } from "./conversation-reads.js";
 import { ParticipantStates } from "./participant-watch.js";
 import { Reconciler } from "./reconciler.js";
-import type { Timers } from "../timers.js";
+import { systemTimers, type Timers } from "../timers.js";
 import { attributesVersion } from "./version.js";
 
 export type { AttributesChangeEvent, SlowConsumerEnd, StreamItem } from "./change-stream.js";
@@ -62,9 +68,24 @@ export interface TopicSubscriptions {
   release(topics: string[]): Promise<void>;
   on(event: "event", listener: (envelope: NotificationEnvelope) => void): unknown;
   on(event: "reconnected", listener: (topics: string[]) => void): unknown;
+  /**
+   * (Clusters) the holder subscribed topics another instance wants: the holder's feed reads the
+   * baseline of what they cover, so its first entries list real `previous` values. Never emitted in one process.
+   */
+  on(event: "subscribed", listener: (topics: string[]) => void): unknown;
   /** True while the topic is subscribed on a connected channel with no gap since (see NotificationChannel.live). */
   isLive(topic: string): boolean;
+  /**
+   * Whether any instance of a cluster wants the topic (cluster/cluster-topics.ts). Absent (one
+   * process): only this feed's own watches count.
+   */
+  isWanted?(topic: string): boolean;
+  /** Every topic wanted in the cluster, as last known (absent: only this feed's own watches). */
+  wantedTopics?(): string[];
 }
+
+/** A feed's part in a cluster: the `holder` decides and appends; a `follower` only absorbs and fans out. */
+export type FeedRole = "holder" | "follower";
 
 /** What the feed needs from Genesys REST. */
 export interface ConversationSource {
@@ -101,6 +122,12 @@ export interface AttributeChangeFeedOptions {
    * that reconnects within it resumes with `after` without a gap (ms). Default 60 000.
    */
   lingerMs?: number;
+  /** The role at start (see the file comment). Default `holder` (one process). */
+  role?: FeedRole;
+  /** How long {@link AttributeChangeFeed.becomeHolder} waits for the log listener to deliver what the log holds, ms. Default 5 000. */
+  catchUpTimeoutMs?: number;
+  /** Also called (after logging) when an append fails, e.g. `ChannelHolder.noteAppendError` for a stale fence. */
+  onAppendError?: (error: unknown) => void;
 }
 
 /** A conversation or queue being watched: its topic held while subscribers (or the linger) need it. */
@@ -165,20 +192,26 @@ export class AttributeChangeFeed {
   private readonly resyncing = new Map<string, number>();
   private cursorsRefused = 0;
   private slowConsumerEnds = 0;
+  private currentRole: FeedRole;
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
     this.now = options.now ?? Date.now;
+    this.currentRole = options.role ?? "holder";
     this.tracker = new ChangeTracker({
       log: options.log,
       now: this.now,
       settleMs: options.settleMs,
-      onAppendError: (error) => options.logger.error({ err: String(error) }, "could not append to the change log"),
+      appending: this.currentRole === "holder",
+      onAppendError: (error) => {
+        options.logger.error({ err: String(error) }, "could not append to the change log");
+        options.onAppendError?.(error);
+      },
     });
     this.reads = new ConversationReads({ tracker: this.tracker, fetch: (id, priority) => this.fetch(id, priority) });
     this.reconciler = new Reconciler({
       read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark(), "background") : Promise.resolve()),
       watched: () => this.watchedConversations(),
-      watchedQueues: () => [...this.listedQueues],
+      watchedQueues: () => this.relistedQueues(),
       listQueue: (queueId) => this.relist(queueId),
       requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
       timers: options.timers,
@@ -189,7 +222,82 @@ export class AttributeChangeFeed {
     options.topics.on("reconnected", (topics) => {
       void this.resync(topics);
     });
+    options.topics.on("subscribed", (topics) => {
+      void this.baselineWanted(topics);
+    });
+    if (this.currentRole === "holder") this.reconciler.start();
+  }
+
+  /** This feed's role (see the file comment). */
+  get role(): FeedRole {
+    return this.currentRole;
+  }
+
+  /**
+   * Becomes the cluster's appender (this instance was elected channel holder and has subscribed
+   * `topics`): decides and appends notifications, runs reconciliation, and re-reads every
+   * conversation the topics and this feed's own watches cover (queue topics: the queue's live
+   * conversations are listed) at `background` priority, appending what changed while no one was
+   * appending. First waits (at most `catchUpTimeoutMs`) until this process's log listener has
+   * delivered every entry already in the log, so the previous holder's last entries are absorbed
+   * before anything is decided (no change is appended twice). Resolves once the re-reads are done
+   * (failures are left to reconciliation). Does nothing when already the holder.
+   */
+  async becomeHolder(topics: string[] = this.options.topics.wantedTopics?.() ?? []): Promise<void> {
+    if (this.currentRole === "holder") return;
+    this.currentRole = "holder";
+    // The previous holder's last entries may still be on their way to this process: decide from them.
+    await this.catchUpWithLog();
+    if (this.currentRole !== "holder") return;
+    this.tracker.setAppending(true);
     this.reconciler.start();
+    this.options.logger.info({ topics: topics.length }, "change feed is the appender now; re-reading what the cluster watches");
+    const all = new Set(topics);
+    for (const watch of this.watches.values()) all.add(watch.topic);
+    await this.resync([...all], true);
+  }
+
+  /**
+   * Waits until the log's listener has delivered every entry the log holds now (a shared log
+   * delivers asynchronously), polling `headSeq` every 10 ms on the feed's timers, at most
+   * `catchUpTimeoutMs` (then goes on, logged).
+   */
+  private async catchUpWithLog(): Promise<void> {
+    const log = this.options.log;
+    let cursor = log.headCursor();
+    let last = log.headSeq();
+    try {
+      for (;;) {
+        const page = await log.read(cursor, 1_000);
+        const tail = page.entries.at(-1);
+        if (tail) {
+          last = tail.seq;
+          cursor = tail.cursor;
+        }
+        if (page.atHead || !tail) break;
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: String(error) }, "could not read the change log's head before taking over");
+      return;
+    }
+    const timers = this.options.timers ?? systemTimers;
+    const deadline = timers.now() + (this.options.catchUpTimeoutMs ?? 5_000);
+    while (log.headSeq() < last) {
+      if (timers.now() >= deadline) {
+        this.options.logger.warn({ delivered: log.headSeq(), head: last }, "the change log listener did not catch up before taking over; deciding anyway");
+        return;
+      }
+      await new Promise<void>((resolve) => timers.schedule(resolve, 10));
+    }
+  }
+
+  /** Stops deciding, appending and reconciling (this instance is no longer the channel holder). */
+  becomeFollower(): void {
+    if (this.currentRole === "follower") return;
+    this.currentRole = "follower";
+    this.tracker.setAppending(false);
+    this.reconciler.stop();
+    this.options.logger.info("change feed follows the cluster's appender now");
   }
 
   /**
@@ -450,6 +558,8 @@ export class AttributeChangeFeed {
 
   /** Hands an appended entry to the streams that can match it, and only those. */
   private fanOut(entry: ChangeEntry): void {
+    // A follower sees no notifications: its clean-up runs on the entries it absorbs.
+    if (this.currentRole === "follower") this.sweep();
     const confirming = this.confirmations.get(entry.conversationId);
     if (confirming) for (const states of confirming) states.push(entry);
     const direct = this.byConversation.get(entry.conversationId);
@@ -542,9 +652,10 @@ export class AttributeChangeFeed {
    * @throws GenesysError when the listing fails (the reconciler logs it and lists again next round).
    */
   private async relist(queueId: string): Promise<void> {
-    if (!this.watches.has(`q:${queueId}`)) return;
+    const watched = () => this.watches.has(`q:${queueId}`) || this.wanted(queueConversationsTopic(queueId));
+    if (this.currentRole !== "holder" || !watched()) return;
     const listing = await this.options.genesys.listQueueConversations(queueId);
-    if (!this.watches.has(`q:${queueId}`)) return;
+    if (!watched()) return;
     // A conversation watched on its own gets its baseline from that watch's read (maybe in flight).
     const found = listing.conversationIds.filter((id) => !this.tracker.isKnown(id) && !this.watches.has(`c:${id}`));
     for (const id of listing.conversationIds) this.tracker.addQueue(id, queueId);
@@ -553,15 +664,38 @@ export class AttributeChangeFeed {
     await Promise.all(found.map((id) => limit(() => this.readWithRetries(id, false))));
   }
 
-  /** After a channel reconnect: re-reads what its topics cover; queue topics also list the queue. */
-  private async resync(topics: string[]): Promise<void> {
+  /**
+   * Holder: reads the baseline of conversations (and lists queues) that topics wanted by other
+   * instances cover and this tracker does not know yet, at `background` priority. Failures are
+   * left to reconciliation.
+   */
+  private async baselineWanted(topics: string[]): Promise<void> {
+    if (this.currentRole !== "holder") return;
+    const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    await Promise.all(
+      topics.map(async (topic) => {
+        const c = conversationOfTopic(topic);
+        if (c !== undefined && !this.tracker.isKnown(c)) await limit(() => this.readWithRetries(c, false));
+        const q = queueOfTopic(topic);
+        if (q !== undefined && !this.seededQueues.has(q)) {
+          await this.discover(q, false).catch((error: unknown) => this.options.logger.warn({ err: String(error), queueId: q }, "could not list a queue another instance watches"));
+        }
+      }),
+    );
+  }
+
+  /**
+   * After a channel reconnect (or a takeover: `all`): re-reads what its topics cover; queue topics
+   * also list the queue. Without `all` only topics watched here or elsewhere in the cluster count.
+   */
+  private async resync(topics: string[], all = false): Promise<void> {
     const conversations = new Set<string>();
     const queues: string[] = [];
     for (const topic of topics) {
       const c = conversationOfTopic(topic);
-      if (c !== undefined && this.watches.has(`c:${c}`)) conversations.add(c);
+      if (c !== undefined && (all || this.watches.has(`c:${c}`) || this.wanted(topic))) conversations.add(c);
       const q = queueOfTopic(topic);
-      if (q !== undefined && this.watches.has(`q:${q}`)) queues.push(q);
+      if (q !== undefined && (all || this.watches.has(`q:${q}`) || this.wanted(topic))) queues.push(q);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
     for (const id of conversations) this.resyncing.set(id, (this.resyncing.get(id) ?? 0) + 1);
@@ -620,12 +754,14 @@ export class AttributeChangeFeed {
   }
 
   private onNotification(envelope: NotificationEnvelope): void {
+    if (this.currentRole !== "holder") return;
     const notification = parseAttributeNotification(envelope);
     if (!notification) return;
     this.sweep();
     if (notification.kind === "snapshot") {
       const id = notification.conversation.id;
-      const viaTopic = notification.queueId !== undefined && this.watches.has(`q:${notification.queueId}`);
+      const viaTopic =
+        notification.queueId !== undefined && (this.watches.has(`q:${notification.queueId}`) || this.wanted(queueConversationsTopic(notification.queueId)));
       // Late events for something nobody covers any more would only rebuild stale state.
       if (!viaTopic && !this.isCovered(id)) return;
       const verdict = this.tracker.observe({
@@ -649,19 +785,46 @@ export class AttributeChangeFeed {
     if (verdict.confirm) this.reconciler.suspect(notification.conversationId);
   }
 
-  /** True when a subscriber watches the conversation directly or through one of its queues. */
+  /**
+   * True when a subscriber watches the conversation directly or through one of its queues, here
+   * or (in a cluster) on another instance.
+   */
   private isCovered(conversationId: string): boolean {
     if (this.watches.has(`c:${conversationId}`)) return true;
-    return this.tracker.queuesOf(conversationId).some((q) => this.watches.has(`q:${q}`));
+    const queues = this.tracker.queuesOf(conversationId);
+    if (queues.some((q) => this.watches.has(`q:${q}`))) return true;
+    return this.wanted(conversationAttributesTopic(conversationId)) || queues.some((q) => this.wanted(queueConversationsTopic(q)));
   }
 
-  /** Conversations the reconciliation sweep covers: watched, not ended. */
+  /** Whether another instance of the cluster wants the topic (false in one process). */
+  private wanted(topic: string): boolean {
+    return this.options.topics.isWanted?.(topic) ?? false;
+  }
+
+  /** Queues background reconciliation re-lists: listed here once, or (in a cluster) watched by another instance. */
+  private relistedQueues(): string[] {
+    const queues = new Set(this.listedQueues);
+    for (const topic of this.options.topics.wantedTopics?.() ?? []) {
+      const q = queueOfTopic(topic);
+      if (q !== undefined) queues.add(q);
+    }
+    return [...queues];
+  }
+
+  /** Conversations the reconciliation sweep covers: watched (here or elsewhere in the cluster), not ended. */
   private watchedConversations(): string[] {
     const ids = new Set<string>();
     for (const [key, watch] of this.watches) {
       if (key.startsWith("c:")) {
         if (watch.subscribed) ids.add(key.slice(2));
       } else for (const id of this.tracker.conversationsInQueue(key.slice(2))) ids.add(id);
+    }
+    for (const topic of this.options.topics.wantedTopics?.() ?? []) {
+      // Another instance's watch (one of this feed's own is covered above, as it always was).
+      const c = conversationOfTopic(topic);
+      if (c !== undefined && !this.watches.has(`c:${c}`)) ids.add(c);
+      const q = queueOfTopic(topic);
+      if (q !== undefined) for (const id of this.tracker.conversationsInQueue(q)) ids.add(id);
     }
     return [...ids].filter((id) => this.tracker.endedAt(id) === undefined);
   }

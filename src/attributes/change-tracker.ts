@@ -24,12 +24,20 @@
  * changed as far as anyone can tell); one first learned from a notification gets entries with
  * `previous: null` (it is new to every subscriber).
  *
+ * Several gateway instances share one log and exactly one of them decides (the channel holder,
+ * `appending` on). Every tracker *absorbs* entries it did not append itself (another instance's,
+ * or a previous holder's): they become the committed state and the base the next decision is
+ * compared with, so a follower's snapshots and write confirmations see the cluster's state and a
+ * follower that becomes holder starts up to date. With `appending` off the tracker decides
+ * nothing: notifications are ignored and a read only seeds what it did not know (it answers its
+ * caller; the holder heals the log).
+ *
  * Pure apart from the injected log and clock; tested with a virtual clock in
  * test/attributes/change-tracker.test.ts.
  */
 import { attributeMap, attributeValue, mergeAttributes, type AttributeMap } from "./attribute-map.js";
-import { diffAttributes } from "./changes.js";
-import type { ChangeLog, ChangeSource, ParticipantInfo } from "./change-log.js";
+import { diffAttributes, type AttributeChange } from "./changes.js";
+import type { ChangeEntry, ChangeLog, ChangeSource, NewChangeEntry, ParticipantInfo } from "./change-log.js";
 import { attributesVersion } from "./version.js";
 
 /** One participant as a snapshot or a read shows it. */
@@ -96,8 +104,10 @@ export interface ChangeTrackerOptions {
   settleMs?: number;
   /** Replaced values remembered per key, to recognise a key going back. Default 8. */
   historyDepth?: number;
-  /** Called when an append fails (a shared log unreachable); the state is re-learned by reconciliation. */
+  /** Called when an append fails (a shared log unreachable, a stale fence); the state is re-learned by reconciliation. */
   onAppendError?: (error: unknown) => void;
+  /** Whether this tracker decides and appends (one process, or the cluster's channel holder). Default true. See {@link ChangeTracker.setAppending}. */
+  appending?: boolean;
 }
 
 interface TrackedParticipant {
@@ -138,18 +148,79 @@ export class ChangeTracker {
    * suspect was not Genesys's newest state (a regression or stale event withheld). For metrics.
    */
   regressionsConfirmed = 0;
+  private appending: boolean;
+  /** Per participant (`conversationId|participantId`): signatures of this tracker's appends not yet delivered back by the log. */
+  private readonly own = new Map<string, string[]>();
 
   constructor(private readonly options: ChangeTrackerOptions) {
     this.settleMs = options.settleMs ?? 1_000;
     this.historyDepth = options.historyDepth ?? 8;
-    options.log.listen((entry) => {
-      const p = this.conversations.get(entry.conversationId)?.participants.get(entry.participantId);
-      if (p) p.committed = { attributes: entry.attributes, seq: entry.seq };
-    });
+    this.appending = options.appending ?? true;
+    options.log.listen((entry) => this.delivered(entry));
   }
 
-  /** Applies a notification (see the rules in the file comment). */
+  /** Whether this tracker decides and appends (see {@link setAppending}). */
+  get isAppending(): boolean {
+    return this.appending;
+  }
+
+  /**
+   * Turns deciding and appending on (this instance became the channel holder) or off (a
+   * follower). Either way every participant's decision base is reset to its committed state (what
+   * the log holds), so a decision never builds on a state that did not reach the log.
+   */
+  setAppending(on: boolean): void {
+    this.appending = on;
+    for (const conversation of this.conversations.values()) {
+      for (const p of conversation.participants.values()) p.attributes = p.committed.attributes;
+    }
+  }
+
+  /**
+   * Takes an entry another instance appended into the tracked state: it becomes the
+   * participant's committed state and the base of the next decision (its old values count as
+   * replaced, so a late notification of them is recognised). Called for every entry the log
+   * delivers that this tracker did not append; public for logs that deliver elsewhere.
+   */
+  absorb(entry: ChangeEntry): void {
+    const conversation = this.conversation(entry.conversationId);
+    conversation.known = true;
+    for (const q of entry.queueIds) conversation.queueIds.add(q);
+    if (entry.participant.queueId) conversation.queueIds.add(entry.participant.queueId);
+    const tracked = this.participant(conversation, entry.participant);
+    tracked.committed = { attributes: entry.attributes, seq: entry.seq };
+    // Our own decision still on its way to the log is newer than what another instance appended before it.
+    if ((this.own.get(participantKey(entry.conversationId, entry.participantId))?.length ?? 0) > 0) return;
+    const changes = diffAttributes(tracked.attributes, entry.attributes);
+    // What the appender replaced, and what this tracker had that the entry replaces.
+    this.remember(tracked, entry.changes);
+    this.remember(tracked, changes);
+    tracked.attributes = entry.attributes;
+    tracked.lastSource = entry.source;
+    if (changes.length > 0) conversation.revision += 1;
+    conversation.changedAt = Math.max(conversation.changedAt, entry.observedAt);
+    const participants = [...conversation.participants.values()];
+    if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
+  }
+
+  /** The log delivered an entry: ours (commit it) or another instance's (absorb it). */
+  private delivered(entry: ChangeEntry): void {
+    const key = participantKey(entry.conversationId, entry.participantId);
+    const pending = this.own.get(key);
+    const index = pending?.indexOf(signature(entry)) ?? -1;
+    if (pending && index >= 0) {
+      pending.splice(index, 1);
+      if (pending.length === 0) this.own.delete(key);
+      const p = this.conversations.get(entry.conversationId)?.participants.get(entry.participantId);
+      if (p) p.committed = { attributes: entry.attributes, seq: entry.seq };
+      return;
+    }
+    this.absorb(entry);
+  }
+
+  /** Applies a notification (see the rules in the file comment); nothing while not appending. */
   observe(observation: Observation): Verdict {
+    if (!this.appending) return { appended: 0, confirm: false };
     const now = this.options.now();
     const conversation = this.conversation(observation.conversationId);
     const fresh = !conversation.known;
@@ -222,6 +293,17 @@ export class ChangeTracker {
       return { retry: false, appended: 0 };
     }
     for (const p of participants) if (p.info.queueId) conversation.queueIds.add(p.info.queueId);
+    if (!this.appending) {
+      // A follower: the read answers its caller; only what the tracker did not know is seeded.
+      for (const observed of participants) {
+        if (conversation.participants.has(observed.info.id)) continue;
+        const tracked = this.participant(conversation, observed.info);
+        tracked.attributes = attributeMap(observed.attributes);
+        tracked.committed = { attributes: tracked.attributes, seq: this.options.log.headSeq() };
+      }
+      conversation.known = true;
+      return { retry: false, appended: 0 };
+    }
     const seed = !conversation.known;
     conversation.known = true;
     if (conversation.revision !== ticket.revision && !lastAttempt) {
@@ -325,31 +407,48 @@ export class ChangeTracker {
   private append(conversationId: string, conversation: TrackedConversation, tracked: TrackedParticipant, next: AttributeMap, source: ChangeSource): number {
     const changes = diffAttributes(tracked.attributes, next);
     if (changes.length === 0) return 0;
+    this.remember(tracked, changes);
+    const attributes = attributeMap(next);
+    tracked.attributes = attributes;
+    tracked.lastSource = source;
+    conversation.revision += 1;
+    conversation.changedAt = this.options.now();
+    const entry = {
+      conversationId,
+      participantId: tracked.info.id,
+      queueIds: [...conversation.queueIds],
+      changes,
+      attributes,
+      version: attributesVersion(attributes),
+      participant: tracked.info,
+      observedAt: this.options.now(),
+      source,
+    };
+    const key = participantKey(conversationId, tracked.info.id);
+    const mine = signature(entry);
+    const pending = this.own.get(key) ?? [];
+    pending.push(mine);
+    this.own.set(key, pending);
+    this.options.log.append(entry).catch((error: unknown) => {
+      const list = this.own.get(key);
+      const index = list?.indexOf(mine) ?? -1;
+      if (list && index >= 0) {
+        list.splice(index, 1);
+        if (list.length === 0) this.own.delete(key);
+      }
+      this.options.onAppendError?.(error);
+    });
+    return 1;
+  }
+
+  /** Records the values `changes` replaced, so a late notification setting them back is recognised. */
+  private remember(tracked: TrackedParticipant, changes: readonly AttributeChange[]): void {
     for (const change of changes) {
       const history = tracked.replaced.get(change.key) ?? [];
       const kept = history.filter((v) => v !== change.value);
       if (change.previous !== null) kept.push(change.previous);
       tracked.replaced.set(change.key, kept.slice(-this.historyDepth));
     }
-    const attributes = attributeMap(next);
-    tracked.attributes = attributes;
-    tracked.lastSource = source;
-    conversation.revision += 1;
-    conversation.changedAt = this.options.now();
-    this.options.log
-      .append({
-        conversationId,
-        participantId: tracked.info.id,
-        queueIds: [...conversation.queueIds],
-        changes,
-        attributes,
-        version: attributesVersion(attributes),
-        participant: tracked.info,
-        observedAt: this.options.now(),
-        source,
-      })
-      .catch((error: unknown) => this.options.onAppendError?.(error));
-    return 1;
   }
 
   private conversation(conversationId: string): TrackedConversation {
@@ -373,4 +472,13 @@ export class ChangeTracker {
     }
     return tracked;
   }
+}
+
+function participantKey(conversationId: string, participantId: string): string {
+  return `${conversationId}|${participantId}`;
+}
+
+/** Tells this tracker's appends from other instances' when the log delivers them (same participant, state and time: the same decision). */
+function signature(entry: NewChangeEntry): string {
+  return `${entry.version}|${entry.observedAt}|${entry.source}`;
 }

@@ -11,7 +11,11 @@
  * - `v2.system.socket_closing` announces a close: reconnect to the same `connectUri`
  *   (subscriptions belong to the channel);
  * - delivery is at-most-once: nothing is queued while the socket is down. After every
- *   reconnect this class emits `reconnected` so consumers re-read state to fill the gap.
+ *   reconnect this class emits `reconnected` so consumers re-read state to fill the gap;
+ * - one socket per channel: a second connection to a channel's `connectUri` kicks the first
+ *   (shared/genesys/README.md, "Limits"). A new channel holder in a cluster therefore starts
+ *   with the previous holder's channel (`existing`) instead of creating one: it stays within the
+ *   20-channel limit and the previous holder's socket is closed by Genesys.
  */
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
@@ -41,6 +45,24 @@ export interface NotificationChannelOptions {
   maxReconnectDelayMs?: number;
   /** Time allowed for the WebSocket opening handshake. Default 10 000. */
   handshakeTimeoutMs?: number;
+  /**
+   * A channel created earlier (by this or another gateway instance) to connect to instead of
+   * creating one; when Genesys no longer knows it (the upgrade is refused with a 4xx) a new one
+   * is created as usual. Its subscriptions are replaced by this channel's topics on first acquire.
+   */
+  existing?: NotificationChannelRef;
+  /**
+   * Asked before every automatic reconnect (socket dropped, silent, closing, kicked); false closes
+   * this channel for good instead (state `closed`). A cluster's channel holder answers whether it
+   * still holds its lease, so a deposed holder does not kick the new holder's socket. Errors count as false.
+   */
+  mayReconnect?: () => Promise<boolean>;
+}
+
+/** A Genesys notification channel by its `id` and `connectUri` (what `POST /api/v2/notifications/channels` answered). */
+export interface NotificationChannelRef {
+  id: string;
+  connectUri: string;
 }
 
 /** The streaming host answered the upgrade with an HTTP status instead of switching protocols. */
@@ -58,6 +80,8 @@ export interface NotificationChannelEvents {
   reconnected: [];
   /** The socket opened (`open`), went down and is being replaced (`down`), or the channel was closed for good (`closed`). */
   state: [NotificationSocketState];
+  /** A Genesys channel was created for this object (the first one, or a replacement for one Genesys forgot). */
+  channel: [NotificationChannelRef];
 }
 
 /** State of the notification socket as reported by the `state` event ("idle" before the first open). */
@@ -107,6 +131,12 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.pingIntervalMs = options.pingIntervalMs ?? Math.max(50, Math.floor(this.heartbeatTimeoutMs / 3));
     this.reconnectDelayMs = options.reconnectDelayMs ?? 250;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 10_000;
+    if (options.existing) this.channel = { id: options.existing.id, connectUri: options.existing.connectUri };
+  }
+
+  /** The Genesys channel in use (`existing` or the one created), or undefined before the first connect. */
+  get channelRef(): NotificationChannelRef | undefined {
+    return this.channel && { ...this.channel };
   }
 
   /**
@@ -240,6 +270,7 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     this.subscribed = new Set();
     this.rejected = new Map();
     this.options.logger.info({ channelId: created.id }, "genesys notification channel created");
+    this.emit("channel", { ...this.channel });
   }
 
   private open(connectUri: string): Promise<void> {
@@ -323,22 +354,48 @@ export class NotificationChannel extends EventEmitter<NotificationChannelEvents>
     clearTimeout(this.reconnectTimer);
     const wait = delay ?? Math.min(this.maxReconnectDelayMs, this.reconnectDelayMs * 2 ** this.failures);
     this.reconnectTimer = setTimeout(() => {
-      this.ensureConnected(fresh)
-        .then(() => this.sync())
-        .then(() => {
-          if (this.closed) return;
-          this.gap = false;
-          // Topics are in place again: consumers may now re-read what they missed.
-          this.options.logger.info({ channelId: this.channel?.id }, "notification socket reconnected");
-          this.emit("reconnected");
+      this.allowedToReconnect()
+        .then((allowed) => {
+          if (!allowed) {
+            if (!this.closed) {
+              this.options.logger.info({ channelId: this.channel?.id }, "notification channel not reconnected: no longer allowed (channel holder deposed)");
+              this.close();
+            }
+            return;
+          }
+          return this.reconnectNow(fresh);
         })
-        .catch((error) => {
-          this.failures += 1;
-          this.logFailure("reconnect", error);
-          this.reconnectSoon();
-        });
+        .catch((error) => this.logFailure("reconnect", error));
     }, wait);
     this.reconnectTimer.unref();
+  }
+
+  private async allowedToReconnect(): Promise<boolean> {
+    if (!this.options.mayReconnect) return true;
+    try {
+      return await this.options.mayReconnect();
+    } catch (error) {
+      this.logFailure("reconnect permission", error);
+      return false;
+    }
+  }
+
+  /** Reconnects now: socket, then topics; `reconnected` once both are in place; on failure schedules the next attempt. */
+  private async reconnectNow(fresh: boolean): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.ensureConnected(fresh);
+      await this.sync();
+      if (this.closed) return;
+      this.gap = false;
+      // Topics are in place again: consumers may now re-read what they missed.
+      this.options.logger.info({ channelId: this.channel?.id }, "notification socket reconnected");
+      this.emit("reconnected");
+    } catch (error) {
+      this.failures += 1;
+      this.logFailure("reconnect", error);
+      this.reconnectSoon();
+    }
   }
 
   private armTimers(socket: WebSocket): void {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { attributeMap } from "../../src/attributes/attribute-map.js";
-import { InMemoryChangeLog, type ChangeEntry } from "../../src/attributes/change-log.js";
+import { InMemoryChangeLog, type ChangeEntry, type ChangeLog } from "../../src/attributes/change-log.js";
 import { ChangeTracker, type ObservedParticipant } from "../../src/attributes/change-tracker.js";
 
 function setup(settleMs = 1_000) {
@@ -164,5 +164,124 @@ describe("ChangeTracker", () => {
     expect(tracker.conversationsInQueue("q")).toEqual([]);
     tracker.observe(snapshot({ a: "1" }, "q2"));
     expect(tracker.conversationsInQueue("q2")).toEqual(["c"]);
+  });
+});
+
+/** A shared log as another instance sees it: appends go in at once, deliveries to listeners wait for flush(). */
+function delayedLog(inner: InMemoryChangeLog): ChangeLog & { flush(): void } {
+  const listeners = new Set<(entry: ChangeEntry) => void>();
+  const queue: ChangeEntry[] = [];
+  inner.listen((entry) => queue.push(entry));
+  return {
+    append: (entry) => inner.append(entry),
+    read: (cursor, limit) => inner.read(cursor, limit),
+    check: (cursor) => inner.check(cursor),
+    headCursor: () => inner.headCursor(),
+    headSeq: () => inner.headSeq(),
+    seqOf: (cursor) => inner.seqOf(cursor),
+    stats: () => inner.stats(),
+    listen: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    flush: () => {
+      for (const entry of queue.splice(0)) for (const l of listeners) l(entry);
+    },
+  };
+}
+
+describe("ChangeTracker on a shared log (several instances)", () => {
+  function cluster() {
+    let now = 10_000;
+    const log = new InMemoryChangeLog({ now: () => now, epoch: "s" });
+    const entries: ChangeEntry[] = [];
+    log.listen((e) => entries.push(e));
+    const holder = new ChangeTracker({ log, now: () => now });
+    const follower = new ChangeTracker({ log, now: () => now, appending: false });
+    return { log, entries, holder, follower, advance: (ms: number) => void (now += ms) };
+  }
+
+  it("a follower absorbs the holder's entries: committed state, queues, known", () => {
+    const { holder, follower, entries } = cluster();
+    holder.applyRead(holder.beginRead("c"), [customer({ a: "1" })]);
+    holder.observe(snapshot({ a: "2" }, "q"));
+    expect(entries).toHaveLength(1);
+    expect(follower.isKnown("c")).toBe(true);
+    expect(follower.committed("c")).toMatchObject([{ info: { id: "p", purpose: "customer" }, attributes: { a: "2" }, seq: 1 }]);
+    expect(follower.conversationsInQueue("q")).toEqual(["c"]);
+  });
+
+  it("a follower decides nothing: notifications are ignored, a read only seeds what it did not know", () => {
+    const { holder, follower, entries } = cluster();
+    expect(follower.observe(snapshot({ a: "1" }))).toEqual({ appended: 0, confirm: false });
+    expect(follower.isKnown("c")).toBe(false);
+    expect(follower.applyRead(follower.beginRead("c"), [customer({ a: "1" })])).toEqual({ retry: false, appended: 0 });
+    expect(follower.committed("c")).toMatchObject([{ attributes: { a: "1" } }]);
+    // Genesys changed; the follower's read answers its caller but appends nothing.
+    expect(follower.applyRead(follower.beginRead("c"), [customer({ a: "9" })]).appended).toBe(0);
+    expect(entries).toHaveLength(0);
+    expect(follower.committed("c")).toMatchObject([{ attributes: { a: "1" } }]);
+    // The holder's entry is what the follower then shows.
+    holder.applyRead(holder.beginRead("c"), [customer({ a: "1" })]);
+    holder.observe(detail({ a: "9" }, 1));
+    expect(follower.committed("c")).toMatchObject([{ attributes: { a: "9" } }]);
+  });
+
+  it("a follower that becomes the appender decides from the absorbed state: no duplicate, late values recognised", () => {
+    const { holder, follower, entries, advance } = cluster();
+    holder.applyRead(holder.beginRead("c"), [customer({ a: "1" })]);
+    holder.observe(snapshot({ a: "2" }));
+    advance(5_000);
+    holder.setAppending(false);
+    follower.setAppending(true);
+    // The same state again (a late duplicate): nothing.
+    expect(follower.observe(snapshot({ a: "2" }))).toEqual({ appended: 0, confirm: false });
+    // The replaced value coming back (a late snapshot): suspect, not appended.
+    expect(follower.observe(snapshot({ a: "1" }))).toEqual({ appended: 0, confirm: true });
+    advance(5_000);
+    expect(follower.observe(snapshot({ a: "3" })).appended).toBe(1);
+    expect(entries.at(-1)!.changes).toEqual([{ key: "a", previous: "2", value: "3" }]);
+    // The old holder absorbs the new one's entry.
+    expect(holder.committed("c")).toMatchObject([{ attributes: { a: "3" } }]);
+  });
+
+  it("its own appends delivered late are not taken for another instance's (the newer decision stands)", () => {
+    let now = 10_000;
+    const inner = new InMemoryChangeLog({ now: () => now, epoch: "d" });
+    const log = delayedLog(inner);
+    const tracker = new ChangeTracker({ log, now: () => now });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1" })]);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "2" })]);
+    now += 1;
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    log.flush();
+    expect(inner.stats().entries).toBe(2);
+    // Still deciding from a=3: the same state is a duplicate, and the committed state is the newest delivered.
+    expect(tracker.observe(snapshot({ a: "3" })).appended).toBe(0);
+    expect(tracker.committed("c")).toMatchObject([{ attributes: { a: "3" }, seq: 2 }]);
+  });
+
+  it("an entry of another instance arriving while its own append is on the way commits but does not overwrite the decision", () => {
+    let now = 10_000;
+    const inner = new InMemoryChangeLog({ now: () => now, epoch: "e" });
+    const log = delayedLog(inner);
+    const tracker = new ChangeTracker({ log, now: () => now });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1" })]);
+    // The previous holder's last entry (a=2) went into the log just before ours (a=3).
+    void inner.append({
+      conversationId: "c",
+      participantId: "p",
+      queueIds: [],
+      changes: [{ key: "a", previous: "1", value: "2" }],
+      attributes: attributeMap({ a: "2" }),
+      version: "v-other",
+      participant: { id: "p", conversationId: "c", purpose: "customer" },
+      observedAt: 9_000,
+      source: "notification",
+    });
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
+    log.flush();
+    expect(tracker.observe(snapshot({ a: "3" })).appended).toBe(0);
+    expect(tracker.committed("c")).toMatchObject([{ attributes: { a: "3" }, seq: 2 }]);
   });
 });
