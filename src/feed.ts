@@ -51,10 +51,11 @@ export interface ChangeFeedParts {
   log: ChangeLog;
   /**
    * What readiness and metrics follow: this process's pool (one process), or with several
-   * instances a view of the cluster's topics (`heldTopicCount` 0 — the sockets are the channel
-   * holder's; notifications on every instance follow the holder's, see ClusterTopics.isLive).
+   * instances a view of the cluster's topics (`heldTopicCount` and `channelCount` 0 — the sockets
+   * are the channel holder's; notifications on every instance follow the holder's, see
+   * ClusterTopics.isLive; its events and reconnects are counted on the instance that sees them).
    */
-  channels: Pick<NotificationChannelPool, "on" | "heldTopicCount">;
+  channels: Pick<NotificationChannelPool, "on" | "heldTopicCount" | "channelCount">;
   /** With several instances: the cluster's topics (role, holder). */
   cluster?: { topics: ClusterTopics; holder: ChannelHolder };
   /** For AttributeUpdater `confirmations`: the verify loop waits on the change log. */
@@ -161,6 +162,7 @@ async function createClusterChangeFeed(options: {
   topics.start();
   const channels: ChangeFeedParts["channels"] = {
     heldTopicCount: 0,
+    channelCount: 0,
     on: (event: string, listener: (...args: never[]) => void) => {
       // The sockets are the holder's; metrics count the events and reconnects this instance sees.
       if (event === "event" || event === "reconnected") topics.on(event, listener as never);

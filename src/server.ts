@@ -45,6 +45,7 @@ import { healthRouter, trackReadiness } from "./health/endpoints.js";
 import type { ReadinessOptions } from "./health/readiness.js";
 import { ideHandler } from "./graphql/ide.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { trackChangeFeed } from "./observability/change-feed-metrics.js";
 import { countUpstreamCalls } from "./observability/operation-scope.js";
 import { assignConnectionIds, httpRequestIds, operationLogPlugin } from "./observability/request-log.js";
 import type { Logger } from "./logger.js";
@@ -188,6 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     options.redis,
   );
   metrics.trackNotificationChannels(changes.channels);
+  trackChangeFeed(registry, changes);
   // Query reads shared across operations and served from the change log when current (issue 9).
   const reads = new SharedConversationReads({
     fetch: async (id) => {

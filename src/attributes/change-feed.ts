@@ -11,7 +11,9 @@
  * - Topics are held on a pool of notification channels while a subscriber needs them. After a
  *   channel reconnects, the conversations its topics cover are re-read, and for its queue
  *   topics the queue's live conversations are listed (queue observations) to find those that
- *   entered the queue during the gap. The same listing gives a queue subscription its baseline.
+ *   entered the queue during the gap. The same listing gives a queue subscription its baseline,
+ *   and background reconciliation repeats it for every watched queue once per round, to find
+ *   conversations whose queue notification was dropped without a socket drop.
  * - Several instances on one shared log (`role`): only the **holder** (the instance holding the
  *   Genesys channels, src/cluster/) decides, appends and reconciles; a **follower** sees no
  *   notifications, its tracker absorbs what the holder appends (so its snapshots, queries served
@@ -144,6 +146,22 @@ interface Watch {
   subscribed: boolean;
 }
 
+/** Counters and sizes of a feed since it started, for /metrics (observability/change-feed-metrics.ts). */
+export interface ChangeFeedStats {
+  /** Subscribers registered now. */
+  subscribers: number;
+  /** Conversations and queues watched now (lingering ones included). */
+  watches: number;
+  /** Subscriptions refused with CURSOR_EXPIRED. */
+  cursorsRefused: number;
+  /** Subscribers ended with SLOW_CONSUMER. */
+  slowConsumerEnds: number;
+  /** Reconciliation requests started: confirming a suspect notification, sweeping watched conversations, re-listing watched queues. */
+  reconciliationReads: { confirm: number; sweep: number; queue: number };
+  /** Suspect notifications whose confirming read showed they were not Genesys's newest state (withheld). */
+  regressionsConfirmed: number;
+}
+
 /** A registered subscriber. */
 interface Subscriber {
   stream: ChangeStream;
@@ -161,6 +179,8 @@ export class AttributeChangeFeed {
   private readonly watches = new Map<string, Watch>();
   /** Queues whose baseline listing ran while they were watched. */
   private readonly seededQueues = new Map<string, Promise<void>>();
+  /** Queues whose baseline listing succeeded: background reconciliation re-lists them. */
+  private readonly listedQueues = new Set<string>();
   private readonly now: () => number;
   private lastSweep = 0;
   private readonly stopListening: () => void;
@@ -170,6 +190,8 @@ export class AttributeChangeFeed {
   private readonly lastRead = new Map<string, { conversation: Omit<ConversationSnapshot, "participants">; at: number }>();
   /** Conversations being re-read after a channel reconnect: their state may be behind (a gap is open). */
   private readonly resyncing = new Map<string, number>();
+  private cursorsRefused = 0;
+  private slowConsumerEnds = 0;
   private currentRole: FeedRole;
 
   constructor(private readonly options: AttributeChangeFeedOptions) {
@@ -189,9 +211,11 @@ export class AttributeChangeFeed {
     this.reconciler = new Reconciler({
       read: (id) => (this.isCovered(id) ? this.reads.read(id, this.reads.mark(), "background") : Promise.resolve()),
       watched: () => this.watchedConversations(),
+      watchedQueues: () => this.relistedQueues(),
+      listQueue: (queueId) => this.relist(queueId),
       requestsPerMinute: options.reconcileRequestsPerMinute ?? 60,
       timers: options.timers,
-      onError: (conversationId, error) => options.logger.warn({ conversationId, err: String(error) }, "reconciliation read failed"),
+      onError: (id, error) => options.logger.warn({ id, err: String(error) }, "reconciliation read or queue listing failed"),
     });
     this.stopListening = options.log.listen((entry) => this.fanOut(entry));
     options.topics.on("event", (envelope) => this.onNotification(envelope));
@@ -291,12 +315,17 @@ export class AttributeChangeFeed {
     if (conversationId === undefined && queueId === undefined) throw new Error("a filter needs conversationId or queueId");
     const key = conversationId !== undefined ? `c:${conversationId}` : `q:${queueId}`;
     if (start.after !== undefined) {
-      await this.options.log.check(start.after);
-      const since = this.watches.get(key)?.sinceSeq;
-      if (since === undefined || this.options.log.seqOf(start.after) < since) {
-        throw new CursorExpiredError(
-          `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
-        );
+      try {
+        await this.options.log.check(start.after);
+        const since = this.watches.get(key)?.sinceSeq;
+        if (since === undefined || this.options.log.seqOf(start.after) < since) {
+          throw new CursorExpiredError(
+            `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
+          );
+        }
+      } catch (error) {
+        if (error instanceof CursorExpiredError) this.cursorsRefused += 1;
+        throw error;
       }
     }
     const index = conversationId !== undefined ? this.byConversation : this.byQueue;
@@ -317,7 +346,10 @@ export class AttributeChangeFeed {
             this.unwatch(key);
           }
         },
-        onSlowConsumer: (end) => this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER"),
+        onSlowConsumer: (end) => {
+          this.slowConsumerEnds += 1;
+          this.options.logger.warn({ filter, behind: end.behind }, "subscriber fell too far behind; ended with SLOW_CONSUMER");
+        },
       }),
     };
     // Registered before anything is read: whatever is appended from now on reaches the stream.
@@ -383,6 +415,7 @@ export class AttributeChangeFeed {
       if (key.startsWith("q:")) {
         const queueId = key.slice(2);
         this.seededQueues.delete(queueId);
+        this.listedQueues.delete(queueId);
         this.forgetUnwatched(this.tracker.conversationsInQueue(queueId));
       } else this.forgetUnwatched([key.slice(2)]);
     };
@@ -504,6 +537,18 @@ export class AttributeChangeFeed {
     return streams.size;
   }
 
+  /** Counters since start and current sizes (for /metrics). */
+  stats(): ChangeFeedStats {
+    return {
+      subscribers: this.subscriberCount,
+      watches: this.watches.size,
+      cursorsRefused: this.cursorsRefused,
+      slowConsumerEnds: this.slowConsumerEnds,
+      reconciliationReads: { ...this.reconciler.readsByReason },
+      regressionsConfirmed: this.tracker.regressionsConfirmed,
+    };
+  }
+
   /** Stops the reconciler and the log listener (the channels are closed by their owner). */
   close(): void {
     for (const watch of this.watches.values()) watch.cancelLinger?.();
@@ -570,11 +615,17 @@ export class AttributeChangeFeed {
   private async baselineQueue(queueId: string, required: boolean): Promise<void> {
     let seeding = this.seededQueues.get(queueId);
     if (!seeding) {
-      seeding = this.discover(queueId, false);
-      this.seededQueues.set(queueId, seeding);
-      seeding.catch(() => {
-        if (this.seededQueues.get(queueId) === seeding) this.seededQueues.delete(queueId);
-      });
+      const started = this.discover(queueId, false);
+      seeding = started;
+      this.seededQueues.set(queueId, started);
+      started.then(
+        () => {
+          if (this.seededQueues.get(queueId) === started) this.listedQueues.add(queueId);
+        },
+        () => {
+          if (this.seededQueues.get(queueId) === started) this.seededQueues.delete(queueId);
+        },
+      );
     }
     try {
       await seeding;
@@ -604,6 +655,26 @@ export class AttributeChangeFeed {
         .filter((id) => fresh || !this.tracker.isKnown(id))
         .map((id) => limit(() => this.readWithRetries(id, fresh))),
     );
+  }
+
+  /**
+   * Background reconciliation's re-listing of a watched queue: conversations listed that the
+   * feed does not know entered the queue while their notification was dropped (no socket drop,
+   * so no reconnect re-read); they are announced (new to every subscriber: their keys come
+   * with `previous: null`) and read. Known ones are left to the conversation sweep.
+   * @throws GenesysError when the listing fails (the reconciler logs it and lists again next round).
+   */
+  private async relist(queueId: string): Promise<void> {
+    const watched = () => this.watches.has(`q:${queueId}`) || this.wanted(queueConversationsTopic(queueId));
+    if (this.currentRole !== "holder" || !watched()) return;
+    const listing = await this.options.genesys.listQueueConversations(queueId);
+    if (!watched()) return;
+    // A conversation watched on its own gets its baseline from that watch's read (maybe in flight).
+    const found = listing.conversationIds.filter((id) => !this.tracker.isKnown(id) && !this.watches.has(`c:${id}`));
+    for (const id of listing.conversationIds) this.tracker.addQueue(id, queueId);
+    for (const id of found) this.tracker.announce(id);
+    const limit = pLimit(this.options.resyncConcurrency ?? 8);
+    await Promise.all(found.map((id) => limit(() => this.readWithRetries(id, false))));
   }
 
   /**
@@ -741,6 +812,16 @@ export class AttributeChangeFeed {
   /** Whether another instance of the cluster wants the topic (false in one process). */
   private wanted(topic: string): boolean {
     return this.options.topics.isWanted?.(topic) ?? false;
+  }
+
+  /** Queues background reconciliation re-lists: listed here once, or (in a cluster) watched by another instance. */
+  private relistedQueues(): string[] {
+    const queues = new Set(this.listedQueues);
+    for (const topic of this.options.topics.wantedTopics?.() ?? []) {
+      const q = queueOfTopic(topic);
+      if (q !== undefined) queues.add(q);
+    }
+    return [...queues];
   }
 
   /** Conversations the reconciliation sweep covers: watched (here or elsewhere in the cluster), not ended. */

@@ -114,6 +114,20 @@ export interface ChangeLog {
   stats(): ChangeLogStats;
 }
 
+/**
+ * Optional beside {@link ChangeLog} (not part of the port): when the oldest retained entry was
+ * appended, for /metrics (`change_log_oldest_entry_age_seconds`). A log without it reports no age.
+ */
+export interface ChangeLogAge {
+  /** Epoch ms the oldest retained entry was appended; undefined when the log holds none. */
+  oldestAppendedAt(): number | undefined;
+}
+
+/** Whether a change log also tells its oldest entry's age ({@link ChangeLogAge}). */
+export function hasChangeLogAge(log: ChangeLog): log is ChangeLog & ChangeLogAge {
+  return typeof (log as Partial<ChangeLogAge>).oldestAppendedAt === "function";
+}
+
 /** Options of {@link InMemoryChangeLog}. */
 export interface InMemoryChangeLogOptions {
   retention?: Partial<ChangeLogRetention>;
@@ -136,7 +150,7 @@ const CURSOR_PREFIX = "cl1";
  * append (and on {@link trim}). Memory is bounded by `retention.maxBytes` (estimated) and
  * `maxEntries`.
  */
-export class InMemoryChangeLog implements ChangeLog {
+export class InMemoryChangeLog implements ChangeLog, ChangeLogAge {
   private readonly stored: Stored[] = [];
   /** Index in `stored` of the oldest retained entry (the array is compacted now and then). */
   private start = 0;
@@ -210,6 +224,11 @@ export class InMemoryChangeLog implements ChangeLog {
 
   stats(): ChangeLogStats {
     return { entries: this.stored.length - this.start, approximateBytes: this.bytes, firstSeq: this.firstSeq(), lastSeq: this.lastSeq };
+  }
+
+  oldestAppendedAt(): number | undefined {
+    this.trim();
+    return this.start < this.stored.length ? this.stored[this.start]!.appendedAt : undefined;
   }
 
   /** Drops entries beyond the retention bounds (called on every append and read). */

@@ -143,6 +143,11 @@ export class ChangeTracker {
   private readonly conversations = new Map<string, TrackedConversation>();
   private readonly settleMs: number;
   private readonly historyDepth: number;
+  /**
+   * Reads that found a conversation suspect and appended nothing: the notification that made it
+   * suspect was not Genesys's newest state (a regression or stale event withheld). For metrics.
+   */
+  regressionsConfirmed = 0;
   private appending: boolean;
   /** Per participant (`conversationId|participantId`): signatures of this tracker's appends not yet delivered back by the log. */
   private readonly own = new Map<string, string[]>();
@@ -322,6 +327,7 @@ export class ChangeTracker {
       }
     }
     if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
+    if (conversation.suspect && appended === 0) this.regressionsConfirmed += 1;
     conversation.suspect = false;
     return { retry: false, appended };
   }

@@ -1,13 +1,16 @@
 /**
  * Background reconciliation: re-reads watched conversations to heal notifications Genesys
- * dropped without a socket drop (delivery is at-most-once), and confirms suspect notifications
- * (see ChangeTracker) soonest.
+ * dropped without a socket drop (delivery is at-most-once), re-lists watched queues to find
+ * conversations that entered them while their queue notification was dropped, and confirms
+ * suspect notifications (see ChangeTracker) soonest.
  *
  * Reads are paced by a token bucket of `requestsPerMinute` (a share of the Genesys budget,
  * default 20 % of 300/min = 60/min) holding at most `burst` tokens. Confirmations of suspect
- * conversations go first and may use any token; the sweep over every watched conversation
- * (round robin) keeps `reserve` tokens back for them. With N watched conversations and the
- * default rate, each is re-read about every N seconds.
+ * conversations go first and may use any token; the sweep keeps `reserve` tokens back for
+ * them. A sweep round lists every watched queue (one queue observations query each), then
+ * re-reads every watched conversation, one token per request. With Q watched queues, N watched
+ * conversations and the default rate, a round (the reconciliation period) takes about Q + N
+ * seconds.
  */
 import { systemTimers, type Timers } from "../timers.js";
 /** Options of {@link Reconciler}. */
@@ -16,6 +19,10 @@ export interface ReconcilerOptions {
   read: (conversationId: string) => Promise<void>;
   /** Conversations the sweep covers (watched and not ended), asked at the start of every round. */
   watched: () => string[];
+  /** Queues the sweep re-lists, asked at the start of every round. Default none. */
+  watchedQueues?: () => string[];
+  /** Lists one queue's live conversations and takes in those not known yet; failures are the lister's to log. */
+  listQueue?: (queueId: string) => Promise<void>;
   /** Reads per minute this loop may spend. */
   requestsPerMinute: number;
   /** Most tokens held (reads sent at once after a quiet spell). Default 5. */
@@ -23,14 +30,17 @@ export interface ReconcilerOptions {
   /** Tokens the sweep leaves for confirmations. Default 2 (capped below `burst`). */
   reserve?: number;
   timers?: Timers;
-  /** Called when a read fails (it is retried at the next round or confirmation). */
-  onError?: (conversationId: string, error: unknown) => void;
+  /** Called when a read (or a queue listing: the id is the queue's) fails; it is retried at the next round or confirmation. */
+  onError?: (id: string, error: unknown) => void;
 }
+
+/** One request of a sweep round. */
+type SweepItem = { kind: "queue"; queueId: string } | { kind: "conversation"; conversationId: string };
 
 /** See the file comment. */
 export class Reconciler {
   private readonly suspects = new Set<string>();
-  private round: string[] = [];
+  private round: SweepItem[] = [];
   private tokens: number;
   private refilledAt: number;
   private cancel?: () => void;
@@ -42,6 +52,8 @@ export class Reconciler {
   private readonly perMs: number;
   /** Reads started (for tests and metrics). */
   reads = 0;
+  /** Requests started, by why: confirming a suspect conversation, the sweep's conversation reads, its queue listings (for metrics). */
+  readonly readsByReason = { confirm: 0, sweep: 0, queue: 0 };
 
   constructor(private readonly options: ReconcilerOptions) {
     if (!(options.requestsPerMinute > 0)) throw new Error("requestsPerMinute must be > 0");
@@ -98,22 +110,42 @@ export class Reconciler {
     while (this.suspects.size > 0 && this.tokens >= 1) {
       const id = this.suspects.values().next().value as string;
       this.suspects.delete(id);
+      this.readsByReason.confirm += 1;
       this.spend(id);
     }
     while (this.suspects.size === 0 && this.tokens >= 1 + this.reserve) {
-      const id = this.nextInRound();
-      if (id === undefined) break;
-      this.spend(id);
+      const item = this.nextInRound();
+      if (item === undefined) break;
+      if (item.kind === "queue") this.spendOnQueue(item.queueId);
+      else {
+        this.readsByReason.sweep += 1;
+        this.spend(item.conversationId);
+      }
     }
-    const idle = this.suspects.size === 0 && this.round.length === 0 && this.options.watched().length === 0;
+    const idle = this.suspects.size === 0 && this.round.length === 0 && this.options.watched().length === 0 && this.queues().length === 0;
     const needed = this.suspects.size > 0 ? 1 : 1 + this.reserve;
     const wait = idle ? 1_000 : Math.max(1, Math.ceil((needed - this.tokens) / this.perMs));
     this.wake(wait);
   }
 
-  private nextInRound(): string | undefined {
-    if (this.round.length === 0) this.round = this.options.watched();
+  private nextInRound(): SweepItem | undefined {
+    if (this.round.length === 0) {
+      this.round = [
+        ...this.queues().map((queueId): SweepItem => ({ kind: "queue", queueId })),
+        ...this.options.watched().map((conversationId): SweepItem => ({ kind: "conversation", conversationId })),
+      ];
+    }
     return this.round.shift();
+  }
+
+  private queues(): string[] {
+    return this.options.listQueue ? (this.options.watchedQueues?.() ?? []) : [];
+  }
+
+  private spendOnQueue(queueId: string): void {
+    this.tokens -= 1;
+    this.readsByReason.queue += 1;
+    this.options.listQueue!(queueId).catch((error: unknown) => this.options.onError?.(queueId, error));
   }
 
   private spend(conversationId: string): void {

@@ -24,6 +24,7 @@ export interface Authenticator {
    * @param authorization the value as sent (`Bearer …`), or undefined when absent.
    * @param address the remote address, naming anonymous callers.
    * @throws AuthenticationError when auth is required and the value is missing or not valid.
+   * @throws AuthenticationUnavailableError when a JWT cannot be checked because its key set is unavailable.
    */
   authenticate(authorization: string | undefined, address: string | undefined): Promise<Caller>;
 }

@@ -9,7 +9,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Caller } from "./caller.js";
-import { AuthenticationError } from "./errors.js";
+import { AuthenticationError, AuthenticationUnavailableError } from "./errors.js";
 import { parseScopeClaim } from "./scopes.js";
 import type { JwtSettings } from "./settings.js";
 
@@ -42,6 +42,7 @@ export class JwtVerifier {
   /**
    * The caller a token stands for.
    * @throws AuthenticationError (message safe to show: names the failed check, never the token).
+   * @throws AuthenticationUnavailableError when the JWKS cannot be fetched (unreachable, timeout, not a key set).
    */
   async verify(token: string): Promise<Caller> {
     let payload: JWTPayload;
@@ -50,11 +51,23 @@ export class JwtVerifier {
       ({ payload } =
         typeof this.key === "function" ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
     } catch (error) {
+      if (typeof this.key === "function" && keySetUnavailable(error)) throw new AuthenticationUnavailableError("the token could not be checked: the key set is unavailable");
       throw new AuthenticationError(describe(error));
     }
     if (!payload.sub) throw new AuthenticationError('the token\'s "sub" claim is not acceptable (empty)');
     return { id: payload.sub, scopes: parseScopeClaim(payload.scope), kind: "jwt", expiresAt: payload.exp! * 1000 };
   }
+}
+
+/**
+ * Whether verification failed for want of the key set rather than because of the token: jose's
+ * JWKS timeout, a key set that is not one, a non-200 answer (a plain JOSEError from
+ * createRemoteJWKSet's fetch), or the fetch failing outright (not a JOSEError at all).
+ */
+function keySetUnavailable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error.constructor === errors.JOSEError && /JSON Web Key Set HTTP response/.test(error.message);
 }
 
 function describe(error: unknown): string {
@@ -64,7 +77,6 @@ function describe(error: unknown): string {
   if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
     return "the token's signature does not verify";
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return "the token could not be checked: the key set is unavailable";
   if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) return "the token is malformed";
   return "the token could not be verified";
 }

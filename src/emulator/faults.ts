@@ -2,7 +2,7 @@
  * Fault settings of the emulator: a zod schema, the defaults, and the merge rule used by
  * `PUT /emulator/faults` (given fields over the *defaults*, so `PUT {}` restores them).
  *
- * The notification fields (`dropRate` … `answerPings`, `refuseSockets`, `eventTimeResolutionMs`)
+ * The notification fields (`dropRate`, `duplicateRate`, `crossSocketDuplicateRate` … `answerPings`, `refuseSockets`, `eventTimeResolutionMs`)
  * are read by the notification service (through a getter the server passes it); the rest are
  * applied by the REST layer (server.ts, auth.ts, writes.ts).
  */
@@ -44,6 +44,14 @@ export const FaultsSchema = z.strictObject({
   dropRate: Rate,
   /** Notification service: share of events delivered twice. Default 0. */
   duplicateRate: Rate,
+  /**
+   * Notification service: share of event frames also delivered on the client's other sockets
+   * (same frame, same CorrelationId): on every other open socket of the same OAuth client, and
+   * again on a channel's next socket for frames sent in the 5 s before it connected. Genesys
+   * delivers at most once but may deliver twice (shared/genesys/README.md, "Notifications").
+   * Default 0.
+   */
+  crossSocketDuplicateRate: Rate,
   /** Notification service: window (ms) within which events may be reordered; 0 = in order. Default 0. */
   reorderWindowMs: z.number().int().min(0),
   /** Notification service: heartbeat period (ms); 0 = silent. Default 30000. */
@@ -96,6 +104,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   endedConversationWrites: "accept",
   dropRate: 0,
   duplicateRate: 0,
+  crossSocketDuplicateRate: 0,
   reorderWindowMs: 0,
   heartbeatIntervalMs: 30000,
   socketClosingGraceMs: 60000,

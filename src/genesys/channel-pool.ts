@@ -8,9 +8,13 @@
  * created when every existing one is full. Each channel keeps its own socket, watchdog and
  * reconnect (./notifications.ts); the pool re-emits every channel's events, and a channel's
  * `reconnected` with the topics it holds, so consumers re-read only what that gap touched.
+ * A frame delivered twice (on two channels, or again on a channel's new socket around a
+ * reconnect: same topic and CorrelationId, see ./recent-notifications.ts) is emitted once, as
+ * `event`; its repeats as `duplicate`.
  */
 import { EventEmitter } from "node:events";
 import type { NotificationChannel, NotificationEnvelope, NotificationSocketState } from "./notifications.js";
+import { RecentNotifications } from "./recent-notifications.js";
 
 /** Genesys: topics per channel. */
 export const MAX_TOPICS_PER_CHANNEL = 1_000;
@@ -25,8 +29,10 @@ export class TopicLimitError extends Error {
 
 /** Events of {@link NotificationChannelPool}. */
 export interface ChannelPoolEvents {
-  /** A topic event from any channel. */
+  /** A topic event from any channel, the first time that frame arrives. */
   event: [NotificationEnvelope];
+  /** A frame that already arrived (same topic and CorrelationId), dropped. */
+  duplicate: [NotificationEnvelope];
   /** One channel's socket is open again; events of these topics in between were lost. */
   reconnected: [string[]];
   /** The pool's socket state changed (see {@link NotificationChannelPool.state}). */
@@ -44,6 +50,8 @@ export interface ChannelPoolOptions {
   maxTopicsPerChannel?: number;
   /** Default 20. */
   maxChannels?: number;
+  /** Recognises repeated frames. Default a {@link RecentNotifications} with its defaults. */
+  recent?: RecentNotifications;
 }
 
 interface Slot {
@@ -61,9 +69,13 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
   private readonly maxTopics: number;
   private readonly maxChannels: number;
   private aggregate: NotificationSocketState = "idle";
+  private readonly recent: RecentNotifications;
+  /** Repeated frames dropped so far (for tests and metrics). */
+  duplicates = 0;
 
   constructor(private readonly options: ChannelPoolOptions) {
     super();
+    this.recent = options.recent ?? new RecentNotifications();
     this.maxTopics = options.maxTopicsPerChannel ?? MAX_TOPICS_PER_CHANNEL;
     this.maxChannels = options.maxChannels ?? MAX_CHANNELS;
   }
@@ -165,7 +177,14 @@ export class NotificationChannelPool extends EventEmitter<ChannelPoolEvents> {
     }
     const channel = this.options.createChannel();
     const slot: Slot = { channel, state: "idle", refs: new Map() };
-    channel.on("event", (envelope) => this.emit("event", envelope));
+    channel.on("event", (envelope) => {
+      if (!this.recent.isRepeat(envelope)) {
+        this.emit("event", envelope);
+        return;
+      }
+      this.duplicates += 1;
+      this.emit("duplicate", envelope);
+    });
     channel.on("reconnected", () => this.emit("reconnected", channel.topics));
     channel.on("state", (state) => {
       slot.state = state;

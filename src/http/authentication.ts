@@ -1,12 +1,13 @@
 /**
  * Caller authentication on HTTP: `Authorization: Bearer <API key or JWT>` → `res.locals.caller`,
- * or 401 `UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) before anything else happens.
+ * or 401 `UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) before anything else happens; 503
+ * `AUTHENTICATION_UNAVAILABLE` (with `Retry-After`) when a JWT cannot be checked for want of its key set.
  */
 import type { Request, RequestHandler, Response } from "express";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
-import { AuthenticationError } from "../auth/errors.js";
-import { sendUnauthenticated } from "./error-answers.js";
+import { AuthenticationError, AuthenticationUnavailableError } from "../auth/errors.js";
+import { sendAuthenticationUnavailable, sendUnauthenticated } from "./error-answers.js";
 
 /** The caller {@link authenticate} put on the response locals. */
 export function callerOf(res: Response): Caller {
@@ -20,7 +21,7 @@ export function remoteAddress(req: Request): string | undefined {
   return req.socket.remoteAddress;
 }
 
-/** Authenticates every request; refuses with 401 when the credentials are missing or invalid. */
+/** Authenticates every request; refuses with 401 when the credentials are missing or invalid, 503 when they cannot be checked. */
 export function authenticate(authenticator: Authenticator): RequestHandler {
   return async (req, res, next) => {
     try {
@@ -29,6 +30,10 @@ export function authenticate(authenticator: Authenticator): RequestHandler {
     } catch (error) {
       if (error instanceof AuthenticationError) {
         sendUnauthenticated(res, error.message);
+        return;
+      }
+      if (error instanceof AuthenticationUnavailableError) {
+        sendAuthenticationUnavailable(res, error.message);
         return;
       }
       next(error);

@@ -23,6 +23,14 @@ export function sendUnauthenticated(res: Response, message: string): void {
   sendError(res, 401, "UNAUTHENTICATED", message, { "www-authenticate": 'Bearer realm="genesys-participants-gateway"' });
 }
 
+/** Seconds a client should wait before retrying after {@link sendAuthenticationUnavailable}. */
+export const AUTHENTICATION_RETRY_AFTER_SECONDS = 5;
+
+/** 503 `AUTHENTICATION_UNAVAILABLE` with `Retry-After`: the credentials could not be checked (the JWT key set is unavailable). */
+export function sendAuthenticationUnavailable(res: Response, message: string): void {
+  sendError(res, 503, "AUTHENTICATION_UNAVAILABLE", message, { "retry-after": String(AUTHENTICATION_RETRY_AFTER_SECONDS) });
+}
+
 /** 404 `NOT_FOUND` for any route nothing else answered. Mount it after every route. */
 export const notFound: RequestHandler = (req, res) => {
   sendError(res, 404, "NOT_FOUND", `Nothing is served at ${req.method} ${req.path}; GraphQL is at /graphql.`);

@@ -87,7 +87,7 @@ export class GatewayMetrics {
     });
     this.events = new Counter({
       name: "genesys_notification_events_total",
-      help: "Genesys notification events received, by topic kind (heartbeats excluded)",
+      help: "Genesys notification events received, by topic kind (heartbeats and repeated frames excluded)",
       labelNames: ["topic_kind"],
       registers,
     });

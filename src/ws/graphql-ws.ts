@@ -1,6 +1,6 @@
 /**
  * The graphql-ws transport (`ws://…/graphql`, protocol `graphql-transport-ws`): graphql-ws's
- * protocol core on the `ws` adapter, with the gateway's rules:
+ * protocol core on the gateway's `ws` adapter (./ws-adapter.ts: errors to the log, not stderr), with the gateway's rules:
  * - `connection_init` must carry `{"authorization": "Bearer …"}` when caller auth is on;
  *   missing or bad credentials close the socket with 4401; a JWT's socket is closed with 4403
  *   when the token expires;
@@ -12,20 +12,23 @@
  */
 import type { OperationDefinitionNode } from "graphql";
 import type { Context, ServerOptions } from "graphql-ws";
-import { useServer, type Extra } from "graphql-ws/use/ws";
+import type { Extra } from "graphql-ws/use/ws";
 import type { WebSocketServer } from "ws";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Caller } from "../auth/caller.js";
-import { AuthenticationError } from "../auth/errors.js";
+import { AuthenticationError, AuthenticationUnavailableError } from "../auth/errors.js";
 import { subscriptionLimitReached, unauthenticated } from "../graphql/errors.js";
 import type { OperationCore } from "../graphql/operation.js";
 import { subscribeShared } from "../graphql/shared-execution.js";
 import { ConcurrencyLimiter, type Release } from "../limits/concurrent-subscriptions.js";
 import type { Logger } from "../logger.js";
 import { withOperationLogging, type OperationLogDependencies } from "../observability/request-log.js";
+import { serveGraphqlWsOnWs } from "./ws-adapter.js";
 
 /** graphql-ws close codes used here (graphql-ws `CloseCode`: 4401 Unauthorized, 4403 Forbidden). */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** RFC 6455 §7.4.1 / IANA 1013 "Try Again Later": the credentials could not be checked (JWT key set unavailable). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Sent when the socket's JWT expires. */
 export const CLOSE_FORBIDDEN = 4403;
 
@@ -105,6 +108,11 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
           closeAtExpiry(connection, socket);
           return true;
         } catch (error) {
+          if (error instanceof AuthenticationUnavailableError) {
+            logger.warn({ reason: error.message }, "graphql-ws connection refused: credentials cannot be checked");
+            socket.close(CLOSE_TRY_AGAIN_LATER, "Try again later: the credentials cannot be checked");
+            return false;
+          }
           if (!(error instanceof AuthenticationError)) throw error;
           logger.debug({ reason: error.message }, "graphql-ws connection refused: not authenticated");
           // graphql-ws would close with 4403 on `false`; the caller is not authenticated: 4401.
@@ -181,5 +189,5 @@ export function serveGraphqlWs(wss: WebSocketServer, options: GraphqlWsOptions):
         return { callerId: connection.caller.id, operation };
       })
     : serverOptions;
-  return useServer<Record<string, unknown> | undefined>(logged, wss);
+  return serveGraphqlWsOnWs<Record<string, unknown> | undefined>(wss, logged, logger);
 }

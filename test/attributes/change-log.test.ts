@@ -4,7 +4,7 @@
  * virtual clock, memory bounded by estimated bytes, and the CHANGE_LOG_RETENTION parser.
  */
 import { describe, expect, it } from "vitest";
-import { CursorExpiredError, InMemoryChangeLog, parseRetention } from "../../src/attributes/change-log.js";
+import { CursorExpiredError, hasChangeLogAge, InMemoryChangeLog, parseRetention, type ChangeLog } from "../../src/attributes/change-log.js";
 import { changeLogConformance, entry } from "./change-log-conformance.js";
 
 changeLogConformance("InMemoryChangeLog", {
@@ -13,6 +13,22 @@ changeLogConformance("InMemoryChangeLog", {
 });
 
 describe("InMemoryChangeLog", () => {
+  it("tells when its oldest retained entry was appended (for /metrics), following retention", async () => {
+    let now = 5_000;
+    const log = new InMemoryChangeLog({ epoch: "e1", now: () => now, retention: { maxAgeMs: 1_000 } });
+    expect(hasChangeLogAge(log)).toBe(true);
+    expect(hasChangeLogAge({ ...log, oldestAppendedAt: undefined } as unknown as ChangeLog)).toBe(false);
+    expect(log.oldestAppendedAt()).toBeUndefined();
+    await log.append(entry("1"));
+    now = 5_600;
+    await log.append(entry("2"));
+    expect(log.oldestAppendedAt()).toBe(5_000);
+    now = 6_200; // entry 1 is past the 1 s bound
+    expect(log.oldestAppendedAt()).toBe(5_600);
+    now = 7_000;
+    expect(log.oldestAppendedAt()).toBeUndefined();
+  });
+
   it("spells no sequence number in its cursors", async () => {
     const log = new InMemoryChangeLog({ epoch: "e1" });
     const appended = [];

@@ -75,14 +75,21 @@ describe("ChangeTracker", () => {
     tracker.observe(snapshot({ a: "2" }));
     advance(5_000); // well outside the settle window: only the regression rule applies
     expect(tracker.observe(snapshot({ a: "1" }))).toEqual({ appended: 0, confirm: true });
+    expect(tracker.regressionsConfirmed).toBe(0);
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "2" })]);
     expect(entries.map((e) => e.attributes.a)).toEqual(["1", "2"]);
-    // A genuine return to an old value is appended once a read shows it.
+    // The read showed the notification was stale: a regression confirmed (and withheld).
+    expect(tracker.regressionsConfirmed).toBe(1);
+    // A genuine return to an old value is appended once a read shows it: no regression.
     advance(5_000);
     expect(tracker.observe(snapshot({ a: "1" })).confirm).toBe(true);
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1" })]);
     expect(entries.map((e) => e.attributes.a)).toEqual(["1", "2", "1"]);
     expect(entries.at(-1)!.source).toBe("read");
+    expect(tracker.regressionsConfirmed).toBe(1);
+    // A read while nothing is suspect confirms nothing.
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1" })]);
+    expect(tracker.regressionsConfirmed).toBe(1);
   });
 
   it("confirms a snapshot change that follows another within the settle window (either could be the older)", () => {

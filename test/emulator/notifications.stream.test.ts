@@ -254,6 +254,38 @@ describe("delivery faults", () => {
     expect(a!.eventBody.id).toBe(call.id);
   });
 
+  it("crossSocketDuplicateRate 1 also delivers every event frame on the client's other sockets, whatever their topics", async () => {
+    const a = await subscribed(topics.queue);
+    const b = await subscribed(topics.user);
+    await setFaults({ crossSocketDuplicateRate: 1 });
+    const call = await createCall();
+    // Each socket gets its own topic's frame and the other socket's frame, each once.
+    const onA = await a.socket.take(2, isEvent);
+    const onB = await b.socket.take(2, isEvent);
+    expect(onA.map((f) => f.topicName).sort()).toEqual([topics.queue, topics.user].sort());
+    expect(onB.map((f) => f.topicName).sort()).toEqual([topics.queue, topics.user].sort());
+    const byTopic = (frames: Frame[], topic: string) => frames.find((f) => f.topicName === topic)!;
+    expect(byTopic(onA, topics.user)).toEqual(byTopic(onB, topics.user));
+    expect(byTopic(onA, topics.queue)).toEqual(byTopic(onB, topics.queue));
+    expect(byTopic(onA, topics.queue).eventBody.id).toBe(call.id);
+    // Back to 0: each socket gets only its own topic (the marker).
+    await setFaults({});
+    const marker = await createCall();
+    expect((await a.socket.next(isEvent)).eventBody.id).toBe(marker.id);
+    expect((await b.socket.next(isEvent)).topicName).toBe(topics.user);
+  });
+
+  it("crossSocketDuplicateRate 1 redelivers on a channel's new socket what its previous socket got in the last 5 s", async () => {
+    const { channel, socket } = await subscribed(topics.queue);
+    await setFaults({ crossSocketDuplicateRate: 1 });
+    const call = await createCall();
+    const first = await socket.next(isEvent);
+    const again = await open(channel.connectUri!); // replaces the first socket
+    const redelivered = await again.next(isEvent);
+    expect(redelivered).toEqual(first);
+    expect(redelivered.eventBody.id).toBe(call.id);
+  });
+
   it("reorderWindowMs lets later frames overtake earlier ones; all arrive", async () => {
     const { socket } = await subscribed(topics.queue);
     await setFaults({ reorderWindowMs: 150 });
@@ -277,6 +309,9 @@ describe("notification control routes", () => {
         { id: idle.id, clientId: "emulator-demo-client", connected: false, topics: [], expires: idle.expires },
       ],
     });
+    const own = await (await fetch(`${emulator.url}/emulator/notifications/channels?clientId=emulator-demo-client`)).json();
+    expect(own.entities.map((c: { id: string }) => c.id)).toEqual([channel.id, idle.id]);
+    expect(await (await fetch(`${emulator.url}/emulator/notifications/channels?clientId=someone-else`)).json()).toEqual({ entities: [] });
   });
 
   it("POST /emulator/notifications/disconnect drops every socket (1006); channels and subscriptions remain", async () => {

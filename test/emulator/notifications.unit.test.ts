@@ -34,7 +34,7 @@ async function startHarness(): Promise<Harness> {
   let offset = 0;
   const now = () => Date.now() + offset;
   const store = new ConversationStore({ now, newId: randomUUID });
-  const faults: NotificationFaults = { dropRate: 0, duplicateRate: 0, reorderWindowMs: 0, heartbeatIntervalMs: 0, socketClosingGraceMs: 0, answerPings: true, eventTimeResolutionMs: 1 };
+  const faults: NotificationFaults = { dropRate: 0, duplicateRate: 0, crossSocketDuplicateRate: 0, reorderWindowMs: 0, heartbeatIntervalMs: 0, socketClosingGraceMs: 0, answerPings: true, eventTimeResolutionMs: 1 };
   const app = express();
   const server = http.createServer(app);
   let port = 0;

@@ -7,13 +7,19 @@
  *   write log and `genesys_requests_total` stay unchanged), a write key writes;
  * - JWTs with and without the write scope, wrong issuer / audience / key, expired;
  * - a socket whose JWT expires is closed with 4403 at expiry;
+ * - a JWT key set that cannot be fetched: HTTP 503 `AUTHENTICATION_UNAVAILABLE`, WebSocket 1013;
  * - `/healthz` stays anonymous; `/metrics` needs `metrics:read`, or moves to its own port;
  * - neither keys nor tokens reach the log; a gateway without caller auth warns at start.
  */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseApiKeys, sha256Hex } from "../../src/auth/api-keys.js";
 import { createLogger } from "../../src/logger.js";
+import { startGateway, type RunningGateway } from "../../src/server.js";
+import { freePort } from "../support/processes.js";
+import { DEMO_CREDENTIALS } from "../support/sdk.js";
 import { readLog } from "../support/emulator-http.js";
 import { post, send, wsTestClient } from "../support/gateway-http.js";
 import { startJwtIssuer, type JwtIssuer } from "../support/jwt-issuer.js";
@@ -269,6 +275,57 @@ describe("without caller auth", () => {
       expect(answer.body.data).toEqual({ __typename: "Query" });
     } finally {
       await open.close();
+    }
+  });
+});
+
+describe("a JWT key set that cannot be fetched", () => {
+  // Two gateways on the stack's emulator whose JWKS URL is dead: a closed port, and a server answering 500.
+  let broken: http.Server;
+  const gateways: RunningGateway[] = [];
+  beforeAll(async () => {
+    broken = http.createServer((_req, res) => res.writeHead(500).end("down"));
+    await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", () => resolve()));
+    const closedPort = await freePort();
+    for (const jwksUrl of [new URL(`http://127.0.0.1:${closedPort}/jwks.json`), new URL(`http://127.0.0.1:${(broken.address() as AddressInfo).port}/jwks.json`)]) {
+      gateways.push(
+        await startGateway({
+          port: 0,
+          genesys: { endpoint: { baseUrl: new URL(stack.emulator.url) }, ...DEMO_CREDENTIALS },
+          logger: createLogger("silent"),
+          auth: {
+            mode: "required",
+            apiKeys: parseApiKeys(JSON.stringify([{ id: "crm", key: WRITE_KEY, scopes: ["participants:read"] }]), "test keys"),
+            jwt: { jwksUrl, issuer: issuer.issuer, audience: issuer.audience },
+          },
+        }),
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await new Promise<void>((resolve) => broken?.close(() => resolve()));
+  });
+
+  it("answers 503 AUTHENTICATION_UNAVAILABLE with Retry-After over HTTP (not a 401 that would make a client drop a good token), and API keys still work", async () => {
+    const token = await issuer.sign({ sub: "dash", scope: "participants:read" });
+    for (const gateway of gateways) {
+      const answer = await post(gateway.url, PARTICIPANT, { c: call.conversationId, p: call.customerId }, bearer(token));
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(answer.body).toEqual({ errors: [{ message: "the token could not be checked: the key set is unavailable", extensions: { code: "AUTHENTICATION_UNAVAILABLE" } }] });
+      const byKey = await post(gateway.url, PARTICIPANT, { c: call.conversationId, p: call.customerId }, bearer(WRITE_KEY));
+      expect(byKey.status).toBe(200);
+    }
+  });
+
+  it("closes a WebSocket presenting a JWT with 1013 (try again later), not 4401", async () => {
+    const token = await issuer.sign({ sub: "dash", scope: "participants:read" });
+    for (const gateway of gateways) {
+      const client = wsTestClient(gateway.wsUrl, { authorization: bearer(token) });
+      const closed = await Promise.race([client.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("not closed")), 8_000))]);
+      expect(closed.code).toBe(1013);
+      await client.dispose();
     }
   });
 });

@@ -10,7 +10,8 @@
  *   every delivered sequence follows the emulator's write log order and ends on Genesys's state;
  * - dropped notifications (no socket drop) are healed by reconciliation; duplicates yield nothing;
  * - after a reconnect, a queue subscription finds a conversation that entered the queue during
- *   the gap (queue observations);
+ *   the gap (queue observations); with no socket drop, background reconciliation's re-listing
+ *   of the queue finds one whose queue notification was dropped;
  * - a subscriber whose socket stops reading is ended with SLOW_CONSUMER and its last cursor,
  *   from which it resumes with nothing lost.
  */
@@ -298,6 +299,25 @@ describe("under notification faults", () => {
     const found = await nextChange(sub, 10_000);
     expect(found).toMatchObject({ conversationId: entered.conversationId, participantId: entered.customerId });
     expect(found.changes).toEqual([{ key: "ivr.intent", previous: null, value: "billing" }]);
+    sub.stop();
+  });
+
+  it("finds a conversation that entered a watched queue while its queue notification was dropped, with no socket drop", async () => {
+    const queueId = freshQueue();
+    const known = await createCall(stack.emulator.url, queueId, { tier: "gold" });
+    const sub = subscribe(client, AttributesChangedDocument, { queueId });
+    await waitForTopic(stack, queueTopic(queueId));
+    // Every notification is lost and no socket drops: no reconnect re-read will run. Only the
+    // background reconciliation's re-listing of the queue (queue observations) can find it.
+    await setFaults(stack.emulator.url, { dropRate: 1 });
+    const entered = await createCall(stack.emulator.url, queueId, { "ivr.intent": "billing" });
+    const found = await nextChange(sub, 10_000);
+    expect(found).toMatchObject({ conversationId: entered.conversationId, participantId: entered.customerId });
+    // New to every subscriber: its keys come with previous null; the known one is not repeated.
+    expect(found.changes).toEqual([{ key: "ivr.intent", previous: null, value: "billing" }]);
+    await setFaults(stack.emulator.url);
+    await writer(stack, known)({ tier: "platinum" });
+    expect((await nextChange(sub)).changes).toEqual([{ key: "tier", previous: "gold", value: "platinum" }]);
     sub.stop();
   });
 });

@@ -2,11 +2,13 @@
  * NotificationChannelPool placement rules with in-memory channels: topics fill one channel up to
  * its limit before a second is created, references are counted per topic, a full pool refuses
  * with UPSTREAM_LIMIT and recovers when topics are released, a failed subscribe gives back every
- * reference it took, and a channel's reconnect reports only that channel's topics.
+ * reference it took, a channel's reconnect reports only that channel's topics, and a frame
+ * arriving on two channels (same topic and CorrelationId) is emitted once.
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { NotificationChannelPool, TopicLimitError } from "../../src/genesys/channel-pool.js";
+import { RecentNotifications } from "../../src/genesys/recent-notifications.js";
 import type { NotificationChannel } from "../../src/genesys/notifications.js";
 
 class FakeChannel extends EventEmitter {
@@ -125,5 +127,42 @@ describe("NotificationChannelPool", () => {
     expect(p.heldTopicCount).toBe(1);
     await p.release(["a"]);
     expect(p.heldTopicCount).toBe(0);
+  });
+
+  it("emits a frame that arrives on two channels, or twice on one, once; repeats as duplicate", async () => {
+    const { pool: p, created } = pool(1, 2);
+    await p.acquire(["a", "b"]);
+    const events: string[] = [];
+    const duplicates: string[] = [];
+    p.on("event", (e) => events.push(`${e.topicName}/${e.metadata?.CorrelationId ?? "-"}`));
+    p.on("duplicate", (e) => duplicates.push(`${e.topicName}/${e.metadata?.CorrelationId}`));
+    const frame = (topicName: string, id?: string) => ({ topicName, eventBody: {}, metadata: id === undefined ? undefined : { CorrelationId: id } });
+    created[0]!.emit("event", frame("a", "1"));
+    created[1]!.emit("event", frame("a", "1")); // the same frame on the other channel
+    created[0]!.emit("event", frame("a", "1")); // and again on the first
+    created[1]!.emit("event", frame("b", "1")); // same id, another topic: another event
+    created[0]!.emit("event", frame("a", "2"));
+    created[0]!.emit("event", frame("a")); // no CorrelationId: never taken for a repeat
+    created[0]!.emit("event", frame("a"));
+    expect(events).toEqual(["a/1", "b/1", "a/2", "a/-", "a/-"]);
+    expect(duplicates).toEqual(["a/1", "a/1"]);
+    expect(p.duplicates).toBe(2);
+  });
+});
+
+describe("RecentNotifications", () => {
+  it("forgets frames past its capacity (oldest first) and its age bound", () => {
+    let now = 0;
+    const recent = new RecentNotifications({ capacity: 2, maxAgeMs: 1_000, now: () => now });
+    const frame = (id: string) => ({ topicName: "t", eventBody: {}, metadata: { CorrelationId: id } });
+    expect(recent.isRepeat(frame("1"))).toBe(false);
+    expect(recent.isRepeat(frame("2"))).toBe(false);
+    expect(recent.isRepeat(frame("1"))).toBe(true);
+    expect(recent.isRepeat(frame("3"))).toBe(false); // 1 is forgotten: capacity 2
+    expect(recent.isRepeat(frame("1"))).toBe(false);
+    expect(recent.size).toBe(2);
+    now = 1_001;
+    expect(recent.isRepeat(frame("3"))).toBe(false); // older than 1 s: forgotten
+    expect(recent.size).toBe(1);
   });
 });

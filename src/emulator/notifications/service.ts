@@ -46,6 +46,10 @@
  * - Channels belong to the OAuth client id (`res.locals.clientId`); `GET /channels` ignores
  *   the SDK's `includechannels` query (every channel of the client is listed). The socket
  *   itself needs no token (the channel id is the credential), as with `connectUri` in Genesys.
+ * - `crossSocketDuplicateRate` (a fault; Genesys documents neither order nor duplicates): a
+ *   frame is also sent on the client's other open sockets, whatever their channels' topics,
+ *   and a socket connecting to a channel first gets again the frames sent on the channel in
+ *   the last {@link CROSS_SOCKET_WINDOW_MS} ms, so a client sees one event on two sockets.
  * - `HEAD /channels/{id}` (SDK `headNotificationsChannel`): 200 when the caller's channel is
  *   live, else 404 with an ErrorBody.
  */
@@ -65,6 +69,14 @@ export interface NotificationFaults {
   dropRate: number;
   /** Share in [0, 1] of delivered event frames sent twice (same frame, same CorrelationId). */
   duplicateRate: number;
+  /**
+   * Share in [0, 1] of event frames the client also receives on its other sockets, drawn per
+   * frame and socket it was delivered on: the same frame (same CorrelationId) is sent on every
+   * other open socket of the same OAuth client, and a socket connecting to a channel gets again
+   * the frames its channel's previous socket was sent in the {@link CROSS_SOCKET_WINDOW_MS} before.
+   * See {@link CROSS_SOCKET_WINDOW_MS}.
+   */
+  crossSocketDuplicateRate: number;
   /** Each event frame copy is held back a random 0..window ms (0 = sent at once, in order). */
   reorderWindowMs: number;
   /** Heartbeat period in ms; 0 = no heartbeats. Re-read after every beat (or every 1 s while 0). */
@@ -106,7 +118,8 @@ export interface NotificationService {
    * `POST /disconnect` → 200 `{disconnected: n}` (every socket terminated, no close frame);
    * `POST /socket-closing` → 202 `{notified: n, closeAfterMs}` (sends `v2.system.socket_closing`,
    * closes with 1001 after `socketClosingGraceMs`);
-   * `GET /channels` → 200 `{entities: [{id, clientId, connected, topics, expires}]}` (inspection).
+   * `GET /channels[?clientId=…]` → 200 `{entities: [{id, clientId, connected, topics, expires}]}`
+   * (inspection: every channel, or only that OAuth client's).
    */
   controlRouter: express.Router;
   /**
@@ -134,6 +147,12 @@ export const PONG_FRAME = JSON.stringify({ topicName: "channel.metadata", eventB
 /** Body of the subscription PUT/POST: `[{"id": "<topic>"}]` (extra fields such as selfUri allowed). */
 const TopicListSchema = z.array(z.looseObject({ id: z.string().min(1) }));
 
+/**
+ * `crossSocketDuplicateRate`: how far back (real ms) a socket connecting to a channel gets the
+ * frames sent on the channel's previous socket again (a redelivery around a reconnect).
+ */
+export const CROSS_SOCKET_WINDOW_MS = 5000;
+
 /** The expiry sweep period (real ms). */
 const SWEEP_INTERVAL_MS = 1000;
 /** While heartbeats are off (interval 0), how often the setting is re-read (real ms). */
@@ -150,6 +169,8 @@ interface Channel {
   /** Subscribed topic names, in subscription order. */
   topics: Set<string>;
   connection?: Connection;
+  /** Event frames sent on this channel's sockets in the last {@link CROSS_SOCKET_WINDOW_MS} (real ms, `performance.now()`). */
+  recent: Array<{ data: string; at: number }>;
 }
 
 interface Connection {
@@ -228,6 +249,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
       lastUsedAt: now,
       expiresAt: now + ttlMs(),
       topics: new Set(),
+      recent: [],
     };
     channels.set(id, channel);
     return channel;
@@ -347,15 +369,45 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     if (connection.channel.connection === connection && connection.ws.readyState === WebSocket.OPEN) connection.ws.send(data);
   }
 
-  /** Sends one event frame through the fault pipeline (drop, duplicate, reorder). */
+  /** Sends one event frame copy now, or after a random delay within the reorder window. */
+  function sendEventCopy(connection: Connection, data: string, reorderWindowMs: number): void {
+    const delay = reorderWindowMs > 0 ? Math.floor(opts.random() * (reorderWindowMs + 1)) : 0;
+    if (delay === 0) sendFrame(connection, data);
+    else later(delay, () => sendFrame(connection, data));
+  }
+
+  /** Remembers an event frame sent on a channel, for the redelivery of `crossSocketDuplicateRate` after a reconnect. */
+  function remember(channel: Channel, data: string): void {
+    const at = performance.now();
+    while (channel.recent.length > 0 && at - channel.recent[0]!.at > CROSS_SOCKET_WINDOW_MS) channel.recent.shift();
+    if (channel.recent.length >= 1000) channel.recent.shift();
+    channel.recent.push({ data, at });
+  }
+
+  /** Sends one event frame through the fault pipeline (drop, duplicate, cross-socket duplicate, reorder). */
   function deliverEvent(connection: Connection, data: string): void {
     const faults = opts.faults();
     if (faults.dropRate > 0 && opts.random() < faults.dropRate) return;
     const copies = faults.duplicateRate > 0 && opts.random() < faults.duplicateRate ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      const delay = faults.reorderWindowMs > 0 ? Math.floor(opts.random() * (faults.reorderWindowMs + 1)) : 0;
-      if (delay === 0) sendFrame(connection, data);
-      else later(delay, () => sendFrame(connection, data));
+    for (let i = 0; i < copies; i++) sendEventCopy(connection, data, faults.reorderWindowMs);
+    if (faults.crossSocketDuplicateRate <= 0) return;
+    remember(connection.channel, data);
+    if (opts.random() >= faults.crossSocketDuplicateRate) return;
+    for (const other of connections) {
+      if (other !== connection && other.channel.clientId === connection.channel.clientId && other.channel.connection === other) {
+        sendEventCopy(other, data, faults.reorderWindowMs);
+      }
+    }
+  }
+
+  /** `crossSocketDuplicateRate`: a new socket of a channel gets again what the previous one was sent within {@link CROSS_SOCKET_WINDOW_MS}. */
+  function redeliverRecent(connection: Connection): void {
+    const faults = opts.faults();
+    const recent = connection.channel.recent;
+    if (faults.crossSocketDuplicateRate <= 0 || recent.length === 0) return;
+    const since = performance.now() - CROSS_SOCKET_WINDOW_MS;
+    for (const { data, at } of [...recent]) {
+      if (at >= since && opts.random() < faults.crossSocketDuplicateRate) sendEventCopy(connection, data, faults.reorderWindowMs);
     }
   }
 
@@ -412,6 +464,7 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     ws.on("close", () => detach(connection));
     ws.on("error", () => detach(connection));
     scheduleHeartbeat(connection);
+    redeliverRecent(connection);
   }
 
   function rejectUpgrade(socket: stream.Duplex, status: number, text: string, message: string, code = "not.found"): void {
@@ -506,10 +559,11 @@ export function createNotificationService(opts: NotificationServiceOptions): Not
     }
     res.status(202).json({ notified: all.length, closeAfterMs: grace });
   });
-  controlRouter.get("/channels", (_req, res) => {
+  controlRouter.get("/channels", (req, res) => {
     sweep();
+    const clientId = typeof req.query.clientId === "string" ? req.query.clientId : undefined;
     res.status(200).json({
-      entities: [...channels.values()].map((c) => ({
+      entities: [...channels.values()].filter((c) => clientId === undefined || c.clientId === clientId).map((c) => ({
         id: c.id,
         clientId: c.clientId,
         connected: c.connection !== undefined,
