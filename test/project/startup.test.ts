@@ -13,16 +13,18 @@
  *   not the WebSocket library's "Please check your implementation"; nothing left listening;
  * - SIGTERM stops it (status 0, ports free) even when its stdout reader is gone;
  * - `REDIS_URL` (issue 10) at nothing listening, or at something that is not Redis: exit 1 with
- *   one line naming REDIS_URL without its password, nothing started; at a real redis-server:
- *   it starts, says so, serves and stops.
+ *   one line naming REDIS_URL without its password, nothing started; at a real redis-server
+ *   with a password: it starts, says so without the password, goes not-ready when Redis is lost
+ *   (still without the password) and stops.
  */
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
 import { DEMO_CREDENTIALS } from "../support/sdk.js";
 import { cleanEnv, freePort, killAll, listening, spawnCollected, type Spawned } from "../support/processes.js";
-import { hasRedisServer, startRedis, warnWithoutRedis } from "../support/redis-server.js";
+import { hasRedisServer, warnWithoutRedis } from "../support/redis-server.js";
 
 warnWithoutRedis("test/project/startup.test.ts");
 
@@ -211,20 +213,30 @@ describe("REDIS_URL: Redis unusable at start → exit 1, one line naming REDIS_U
   });
 
   describe.skipIf(!hasRedisServer)("a real redis-server", () => {
-    it("starts as one instance of a cluster, logs the URL without the password, serves and stops", async () => {
-      const redis = await startRedis();
+    it("with a password: starts as one instance of a cluster, the password in no log line or answer, also once Redis is lost", async () => {
+      // Our own redis-server with requirepass (test/support/redis-server.ts starts them without).
+      const redisPort = await freePort();
+      const server = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", SECRET], { stdio: "ignore" });
       try {
-        const { run, port } = await gateway({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: "startup-test:" });
+        await expect.poll(() => listening(redisPort), { timeout: 10_000, interval: 20 }).toBe(true);
+        const { run, port } = await gateway({ REDIS_URL: `redis://:${SECRET}@127.0.0.1:${redisPort}/0`, REDIS_KEY_PREFIX: "startup-test:" });
         await run.logLine("gateway listening", EXIT_TIMEOUT_MS);
         const connected = run.lines.find((l) => l.msg?.startsWith("Redis connected"));
-        expect(connected).toMatchObject({ redis: `${redis.url}`, keyPrefix: "startup-test:" });
-        expect(String(connected?.["redisVersion"])).toMatch(/^[7-9]\.|^\d{2,}\./);
+        expect(connected).toMatchObject({ redis: `redis://***@127.0.0.1:${redisPort}/0`, keyPrefix: "startup-test:" });
+        expect(String(connected?.["redisVersion"])).toMatch(/^([7-9]|\d{2,})\./);
         const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
         expect(ready.status).toBe(200);
+        // Redis goes away: not ready, and still no password anywhere.
+        server.kill("SIGKILL");
+        await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000, interval: 50 }).toBe(503);
+        const lost = await (await fetch(`http://127.0.0.1:${port}/readyz`)).text();
+        expect(lost).toContain('"redis"');
+        expect(lost).not.toContain(SECRET);
         run.child.kill("SIGTERM");
         expect(await exitOf(run)).toEqual({ code: 0, signal: null });
+        expect(run.output()).not.toContain(SECRET);
       } finally {
-        await redis.stop();
+        server.kill("SIGKILL");
       }
     });
   });
