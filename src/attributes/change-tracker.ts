@@ -64,6 +64,23 @@ export interface Verdict {
   appended: number;
   /** A REST read of the conversation should confirm what the notification claimed. */
   confirm: boolean;
+  /**
+   * For a suspect observation: per participant, the keys it shows with a value the log never
+   * held for them (neither the current value nor a replaced one) — proof that some writer wrote
+   * them, though not of when. The verify loop of a write uses it to notice another writer whose
+   * state was never appended (e.g. two writes made visible in the same millisecond). Absent
+   * when there are none.
+   */
+  unconfirmed?: UnconfirmedState[];
+}
+
+/** See {@link Verdict.unconfirmed}. */
+export interface UnconfirmedState {
+  participantId: string;
+  /** The participant's map as the notification showed it (merged over the known state for a detail event). */
+  attributes: AttributeMap;
+  /** Keys with a value the log never held. */
+  keys: string[];
 }
 
 /** Handed out by {@link ChangeTracker.beginRead}; gives the read's result back its context. */
@@ -151,6 +168,13 @@ export class ChangeTracker {
     conversation.known = true;
     let appended = 0;
     let suspect = false;
+    const unconfirmed: UnconfirmedState[] = [];
+    const noteUnconfirmed = (tracked: TrackedParticipant, next: AttributeMap) => {
+      const keys = diffAttributes(tracked.attributes, next)
+        .filter((c) => c.value !== null && !tracked.replaced.get(c.key)?.includes(c.value))
+        .map((c) => c.key);
+      if (keys.length > 0) unconfirmed.push({ participantId: tracked.info.id, attributes: next, keys });
+    };
     if (observation.kind === "snapshot") {
       if (observation.queueId) conversation.queueIds.add(observation.queueId);
       for (const p of observation.participants) if (p.info.queueId) conversation.queueIds.add(p.info.queueId);
@@ -161,6 +185,7 @@ export class ChangeTracker {
         if (changes.length === 0) continue;
         if (settling || this.goesBack(tracked, observed.attributes)) {
           suspect = true;
+          noteUnconfirmed(tracked, observed.attributes);
           continue;
         }
         appended += this.append(observation.conversationId, conversation, tracked, observed.attributes, "notification");
@@ -180,8 +205,10 @@ export class ChangeTracker {
         // an event close behind the last change may be older than it.
         const unordered = time === undefined || tracked.lastSource !== "notification";
         const settling = unordered && !fresh && now - conversation.changedAt < this.settleMs;
-        if (tie || settling || this.goesBack(tracked, next)) suspect = true;
-        else {
+        if (tie || settling || this.goesBack(tracked, next)) {
+          suspect = true;
+          noteUnconfirmed(tracked, next);
+        } else {
           if (time !== undefined) tracked.eventTime = time;
           appended += this.append(observation.conversationId, conversation, tracked, next, "notification");
         }
@@ -193,7 +220,7 @@ export class ChangeTracker {
       conversation.suspect = true;
       conversation.changedAt = now;
     }
-    return { appended, confirm: suspect };
+    return unconfirmed.length > 0 ? { appended, confirm: suspect, unconfirmed } : { appended, confirm: suspect };
   }
 
   /** Starts a REST read of a conversation; pass the ticket to {@link applyRead} with its result. */
