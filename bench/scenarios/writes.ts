@@ -129,7 +129,8 @@ export async function confirmedWrites(stack: BenchStack, options: { samples: num
     { scenario, metric: "p95 ms", gateway: g.latency.p95, baseline: s.latency.p95 },
     { scenario, metric: "Genesys calls/write (mean)", gateway: g.calls.mean, baseline: s.calls.mean, decimals: 1 },
     { scenario, metric: "Genesys calls/write (max)", gateway: g.calls.max, baseline: s.calls.max },
-    { scenario, metric: "background GETs meanwhile (all writes)", gateway: g.background, baseline: s.background },
+    // Other conversations' calls in either side's windows are the gateway's background work (the SDK touches only its own).
+    { scenario, metric: "gateway background GETs, other conversations", gateway: g.background + s.background },
     { scenario, metric: "ms after visible (p50)", gateway: g.afterVisible.p50, baseline: s.afterVisible.p50 },
     { scenario, metric: "confirmed share", gateway: g.confirmedShare, baseline: s.confirmedShare, decimals: 2 },
     { scenario, metric: "writes/min in 300 req/min", gateway: 300 / g.calls.mean, baseline: 300 / s.calls.mean },
