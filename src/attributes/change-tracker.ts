@@ -18,8 +18,12 @@
  *    - it is a detail event with the same `eventTime` as the newest one and a different map, or
  *    - it is a timeless snapshot changing a conversation that changed less than `settleMs` ago
  *      (two changes that close together may arrive in either order);
- * 4. a read is appended as the truth, unless the conversation changed while the read was in
- *    flight and the read disagrees: then the read is repeated (the caller re-reads).
+ * 4. a read is appended as the truth — the whole map: keys it lacks are removed (changes with
+ *    `value: null`) — unless the conversation changed while the read was in flight and the read
+ *    disagrees: then the read is repeated (the caller re-reads).
+ * 5. a notification lacking a key the log holds is applied for what it shows, and a confirming
+ *    read is asked for: it is a partial map, or Genesys removed the key (cleared with "": unknown
+ *    which); the read settles it, and until then queries are not served from the log.
  * A conversation first learned from a read gets its baseline without an entry (nothing
  * changed as far as anyone can tell); one first learned from a notification gets entries with
  * `previous: null` (it is new to every subscriber).
@@ -28,7 +32,7 @@
  * test/attributes/change-tracker.test.ts.
  */
 import { attributeMap, attributeValue, mergeAttributes, type AttributeMap } from "./attribute-map.js";
-import { diffAttributes } from "./changes.js";
+import { diffAttributes, diffWholeAttributes } from "./changes.js";
 import type { ChangeLog, ChangeSource, ParticipantInfo } from "./change-log.js";
 import { attributesVersion } from "./version.js";
 
@@ -181,6 +185,7 @@ export class ChangeTracker {
       const settling = !fresh && now - conversation.changedAt < this.settleMs;
       for (const observed of observation.participants) {
         const tracked = this.participant(conversation, observed.info);
+        if (!fresh && lacksKeys(tracked.attributes, observed.attributes)) suspect = true;
         const changes = diffAttributes(tracked.attributes, observed.attributes);
         if (changes.length === 0) continue;
         if (settling || this.goesBack(tracked, observed.attributes)) {
@@ -197,6 +202,7 @@ export class ChangeTracker {
       const next = mergeAttributes(tracked.attributes, observation.attributes);
       const changes = diffAttributes(tracked.attributes, next);
       const time = observation.eventTime;
+      if (!fresh && lacksKeys(tracked.attributes, observation.attributes)) suspect = true;
       if (time !== undefined && tracked.eventTime !== undefined && time < tracked.eventTime) {
         // Overtaken by a newer event: nothing to do.
       } else if (changes.length > 0) {
@@ -249,7 +255,7 @@ export class ChangeTracker {
     if (conversation.revision !== ticket.revision && !lastAttempt) {
       const disagrees = participants.some((p) => {
         const tracked = conversation.participants.get(p.info.id);
-        return tracked !== undefined && diffAttributes(tracked.attributes, p.attributes).length > 0;
+        return tracked !== undefined && diffWholeAttributes(tracked.attributes, p.attributes).length > 0;
       });
       if (disagrees) return { retry: true, appended: 0 };
     }
@@ -262,8 +268,8 @@ export class ChangeTracker {
         tracked.committed = { attributes: tracked.attributes, seq: this.options.log.headSeq() };
         continue;
       }
-      if (diffAttributes(tracked.attributes, observed.attributes).length > 0) {
-        appended += this.append(ticket.conversationId, conversation, tracked, mergeAttributes(tracked.attributes, observed.attributes), "read");
+      if (diffWholeAttributes(tracked.attributes, observed.attributes).length > 0) {
+        appended += this.append(ticket.conversationId, conversation, tracked, attributeMap(observed.attributes), "read");
       }
     }
     if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
@@ -343,8 +349,9 @@ export class ChangeTracker {
     return false;
   }
 
+  /** Appends `next` as the participant's state; from a read it is the whole map (keys it lacks are removed). */
   private append(conversationId: string, conversation: TrackedConversation, tracked: TrackedParticipant, next: AttributeMap, source: ChangeSource): number {
-    const changes = diffAttributes(tracked.attributes, next);
+    const changes = source === "read" ? diffWholeAttributes(tracked.attributes, next) : diffAttributes(tracked.attributes, next);
     if (changes.length === 0) return 0;
     for (const change of changes) {
       const history = tracked.replaced.get(change.key) ?? [];
@@ -394,4 +401,10 @@ export class ChangeTracker {
     }
     return tracked;
   }
+}
+
+/** Whether `observed` lacks a key `known` holds (see rule 3 in the file comment). */
+function lacksKeys(known: AttributeMap, observed: Readonly<Record<string, string>>): boolean {
+  for (const key of Object.keys(known)) if (!Object.hasOwn(observed, key)) return true;
+  return false;
 }

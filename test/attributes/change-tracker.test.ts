@@ -139,6 +139,31 @@ describe("ChangeTracker", () => {
     expect(tracker.observe(detail({ a: "4" }, 400)).appended).toBe(1);
   });
 
+  it("takes a read as the whole map: a key it lacks was removed (value null)", () => {
+    const { tracker, entries } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1", b: "2" })]);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ b: "2" })]);
+    expect(entries.map((e) => e.changes)).toEqual([[{ key: "a", previous: "1", value: null }]]);
+    expect(tracker.committed("c")[0]!.attributes).toEqual({ b: "2" });
+  });
+
+  it("applies a notification lacking a known key for what it shows, and asks for a confirming read (partial map, or a removed key)", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1", b: "2" })]);
+    tracker.observe(detail({ a: "1", b: "2" }, 100));
+    advance(2_000);
+    // b is missing: a delta, or Genesys removed it (cleared with "").
+    expect(tracker.observe(detail({ a: "5" }, 200))).toEqual({ appended: 1, confirm: true });
+    expect(entries.at(-1)!.attributes).toEqual({ a: "5", b: "2" });
+    expect(tracker.isSuspect("c")).toBe(true);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "5" })]);
+    expect(tracker.isSuspect("c")).toBe(false);
+    expect(entries.at(-1)!.changes).toEqual([{ key: "b", previous: "2", value: null }]);
+    // A full map is no reason for a read.
+    advance(2_000);
+    expect(tracker.observe(detail({ a: "6" }, 300))).toEqual({ appended: 1, confirm: false });
+  });
+
   it("treats toString, constructor and __proto__ as plain keys", () => {
     const { tracker, entries } = setup();
     tracker.applyRead(tracker.beginRead("c"), [customer({})]);
