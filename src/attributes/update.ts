@@ -156,8 +156,8 @@ export interface VerifyTiming {
   /** A write still invisible this long after it was sent is sent again. Default 1 500. */
   resendAfterMs: number;
   /**
-   * With `expectedVersion`, when a fallback read (not a notification) shows the write while
-   * notifications are live, how long the loop keeps listening for notifications still in flight
+   * With `expectedVersion`, when a read (not a notification: the loop's fallback read, or another
+   * reader's that reached the change log) shows the write while notifications are live, how long the loop keeps listening for notifications still in flight
    * before answering: one of them may show another writer's state between the version check and
    * that read (e.g. a change made visible in the same millisecond as this write, then
    * overwritten by it). Default 250.
@@ -222,8 +222,9 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  *    not set changed, or a written key showing a third value) between the version check and the
  *    answer — also a notification the change log held back as unordered (`unconfirmed`), which
  *    proves the write happened though not its order — makes the answer `conflict` naming those keys
- *    (a fallback read showing the write while notifications are live is answered only after
- *    `catchUpMs` more of listening, for notifications the read overtook), with `writeApplied` saying whether
+ *    (a read — the loop's fallback read, or another reader's that reached the log — showing the
+ *    write while notifications are live is answered only after `catchUpMs` more of listening, for
+ *    notifications the read overtook), with `writeApplied` saying whether
  *    Genesys showed this write; without it, a written key overwritten → `not-confirmed`;
  * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
  *    4xx on the first PATCH → `unavailable` (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx
@@ -361,6 +362,8 @@ export class AttributeUpdater {
 
         let seen: ParticipantSnapshot;
         let confirmedBy: "change-log" | "read";
+        /** What was seen came from a REST read (this loop's, or another reader's that reached the log): it may be ahead of notifications in flight. */
+        let fromRead: boolean;
         /** Keys that changed in what was just seen: an entry's own diff, or for a read every key differing from the baseline. */
         let changed: string[];
         if (woke.kind === "state") {
@@ -378,6 +381,7 @@ export class AttributeUpdater {
           }
           seen = woke.state.participant;
           confirmedBy = "change-log";
+          fromRead = woke.state.fromRead === true;
           changed = woke.state.changedKeys.filter((k) => !Object.hasOwn(wanted, k) || !shows(seen.attributes, k, wanted[k]!));
         } else {
           poll = undefined;
@@ -396,6 +400,7 @@ export class AttributeUpdater {
           if (read.kind === "missing") return unavailable(read.reason, request);
           seen = read.participant;
           confirmedBy = "read";
+          fromRead = true;
           changed = changedByOthers(baseline, seen.attributes, wanted);
         }
         lastSeen = seen;
@@ -403,7 +408,7 @@ export class AttributeUpdater {
         for (const k of keys) if (shows(shown, k, wanted[k]!)) landed.add(k);
         for (const k of changed) if (!Object.hasOwn(wanted, k)) others.add(k);
         if (keys.every((k) => shows(shown, k, wanted[k]!))) {
-          if (confirmedBy === "read" && request.expectedVersion !== undefined && watch?.live()) {
+          if (fromRead && request.expectedVersion !== undefined && watch?.live()) {
             // The read may be ahead of notifications in flight: hear them out before answering.
             const until = Math.min(deadline, this.now() + this.timing.catchUpMs);
             for (let left = until - this.now(); left > 0; left = until - this.now()) {

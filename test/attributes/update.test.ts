@@ -330,6 +330,20 @@ describe("AttributeUpdater confirmation from the change log", () => {
     expect(clock.now()).toBe(1_100);
   });
 
+  it("with expectedVersion, a change-log state that came from another reader's read also waits for notifications in flight", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    // A reconciliation read reaches the log first (our write visible), then the notification of
+    // another writer's value made visible just before ours, held back by the log.
+    clock.at(60, () => g.push({ participant: { id: "p", conversationId: "c", purpose: "customer", attributes: { a: "1", other: "x" } }, changedKeys: ["a"], fromRead: true }));
+    clock.at(90, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"] });
+    expect(clock.now()).toBe(90);
+  });
+
   it("with expectedVersion and nothing more in flight, a fallback read confirms after catchUpMs", async () => {
     const { clock, g, updater } = setup();
     g.config.dropEvents = true;
