@@ -11,14 +11,13 @@
 import os from "node:os";
 import { formatReport, type ReportRow } from "./report.js";
 import { writesOverBudget } from "./scenarios/budget.js";
-import { coldReadsByTransport, concurrentIdenticalReads, sequentialReads, trackedReads } from "./scenarios/reads.js";
+import { concurrentIdenticalReads, sequentialReads, trackedReads } from "./scenarios/reads.js";
 import { confirmedWrites } from "./scenarios/writes.js";
 import { BENCH_FAULTS, startBenchStack } from "./stack.js";
 
 /** Sample sizes (kept small enough for a 2-core machine; raise them for steadier figures). */
 const SIZES = {
   reads: { samples: 60, warmup: 5 },
-  transport: { samples: 100, warmup: 5 },
   concurrent: { concurrency: 50, rounds: 3 },
   writes: { samples: 40, warmup: 2 },
   budget: { seconds: 20, participants: 40 },
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
   const rows: ReportRow[] = [];
   try {
     rows.push(...(await sequentialReads(stack, SIZES.reads)));
-    rows.push(...(await coldReadsByTransport(stack, SIZES.transport)));
     rows.push(...(await trackedReads(stack, { ...SIZES.reads, conversation: 1 })));
     rows.push(...(await concurrentIdenticalReads(stack, SIZES.concurrent)));
     rows.push(...(await confirmedWrites(stack, SIZES.writes)));

@@ -28,8 +28,6 @@ export const BENCH_FAULTS: FaultsPatch = {
 export interface BenchStack {
   emulator: RunningEmulator;
   gateway: RunningGateway;
-  /** A second gateway on the same emulator whose SDK talks through the fetch transport (src/genesys/fetch-transport.ts), for the transport comparison. */
-  gatewayFetch: RunningGateway;
   /** The baseline: the official SDK, logged in with its own token, talking to the emulator directly. */
   sdk: SdkConnection;
   /** Requests arriving at the emulator's `/api/v2` (gateway and SDK alike). */
@@ -45,27 +43,22 @@ export async function startBenchStack(
 ): Promise<BenchStack> {
   const emulator = await startEmulator({ port: 0, demoData: true, backgroundFlowIntervalMs: 0, faults });
   const upstream = countUpstreamRequests(emulator.port);
-  const start = (transport: "axios" | "fetch") =>
-    startGateway({
-      port: 0,
-      genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS, transport },
-      logger: createLogger(process.env.LOG_LEVEL ?? "silent"),
-      auth: { mode: "none", reason: "embedded-demo" },
-      requestsPerMinute,
-    });
-  const gateway = await start("axios");
-  const gatewayFetch = await start("fetch");
+  const gateway = await startGateway({
+    port: 0,
+    genesys: { endpoint: { baseUrl: new URL(emulator.url) }, ...DEMO_CREDENTIALS },
+    logger: createLogger(process.env.LOG_LEVEL ?? "silent"),
+    auth: { mode: "none", reason: "embedded-demo" },
+    requestsPerMinute,
+  });
   const sdk = await connectSdk(emulator.url);
   return {
     emulator,
     gateway,
-    gatewayFetch,
     sdk,
     upstream,
     close: async () => {
       upstream.close();
       await gateway.close();
-      await gatewayFetch.close();
       await emulator.close();
     },
   };

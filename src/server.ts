@@ -22,7 +22,7 @@ import { WebSocketServer } from "ws";
 import { AttributeUpdater, type VerifyTiming } from "./attributes/update.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import type { AuthSettings } from "./auth/settings.js";
-import { GenesysClient, type GenesysEndpoint, type GenesysTransport } from "./genesys/client.js";
+import { GenesysClient, type GenesysEndpoint } from "./genesys/client.js";
 import { createMeteredBudget } from "./genesys/budget-metrics.js";
 import { toConversationSnapshot } from "./genesys/participants.js";
 import { SharedConversationReads } from "./attributes/shared-reads.js";
@@ -60,7 +60,7 @@ export interface GatewayOptions {
    * The Genesys to talk to. `embeddedEmulator`: `endpoint` is the emulator this process started
    * (`/readyz` then says so instead of naming a gateway URL).
    */
-  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string; embeddedEmulator?: boolean; transport?: GenesysTransport };
+  genesys: { endpoint: GenesysEndpoint; clientId: string; clientSecret: string; embeddedEmulator?: boolean };
   logger: Logger;
   /**
    * Caller auth. Always explicit: `{mode: "none", reason: "embedded-demo"}` for the demo and

@@ -117,33 +117,3 @@ export async function concurrentIdenticalReads(stack: BenchStack, options: { con
     { scenario, metric: "round ms (p50)", gateway: summarize(gateway.map((r) => r.wallMs)).p50, baseline: summarize(sdk.map((r) => r.wallMs)).p50 },
   ];
 }
-
-/**
- * The SDK's HTTP transport, before and after (README "Benchmarks"): cold reads of demo
- * conversation `conversation` through the gateway with the SDK's own axios client, through a
- * second gateway whose SDK uses the fetch transport (src/genesys/fetch-transport.ts), and
- * through the SDK directly, three-way interleaved (the order rotates every round) so that load
- * on the machine affects all alike. Both gateways read cold: nothing subscribes the conversation.
- */
-export async function coldReadsByTransport(stack: BenchStack, options: { samples: number; warmup: number; conversation?: number }): Promise<ReportRow[]> {
-  const n = options.conversation ?? 2;
-  const runs: Array<{ name: "axios" | "fetch" | "sdk"; read: () => Promise<void>; ms: number[] }> = [
-    { name: "axios", read: () => gatewayRead(stack, n), ms: [] },
-    { name: "fetch", read: () => gatewayRead(stack, n, stack.gatewayFetch.url), ms: [] },
-    { name: "sdk", read: () => sdkRead(stack, n), ms: [] },
-  ];
-  for (let i = 0; i < options.warmup + options.samples; i++) {
-    for (let j = 0; j < runs.length; j++) {
-      const run = runs[(i + j) % runs.length]!;
-      const ms = await timed(run.read);
-      if (i >= options.warmup) run.ms.push(ms);
-    }
-  }
-  const [axios, fetchTransport, sdk] = runs.map((r) => summarize(r.ms));
-  const rows: ReportRow[] = [];
-  for (const [label, g] of [["SDK transport axios (default)", axios!], ["SDK transport fetch", fetchTransport!]] as const) {
-    const scenario = `participant read (cold), ${label}, ${options.samples} interleaved`;
-    rows.push({ scenario, metric: "p50 ms", gateway: g.p50, baseline: sdk!.p50 }, { scenario, metric: "p95 ms", gateway: g.p95, baseline: sdk!.p95 });
-  }
-  return rows;
-}

@@ -21,14 +21,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../logger.js";
 import { GenesysError, toGenesysError } from "./errors.js";
 import { BudgetExhaustedError, type BudgetPriority, type RequestBudget } from "./budget.js";
-import { FetchHttpClient } from "./fetch-transport.js";
 
-/**
- * The SDK's HTTP transport: `axios` (the SDK's own `DefaultHttpClient`; on Node ≥ 19 its requests
- * reuse connections through the keep-alive global agent) or `fetch` (Node's fetch/undici pool,
- * genesys/fetch-transport.ts, installed with `ApiClient.setHttpClient`).
- */
-export type GenesysTransport = "axios" | "fetch";
 
 /** Where the SDK sends requests. */
 export type GenesysEndpoint =
@@ -63,8 +56,6 @@ export interface GenesysClientOptions {
   budget?: RequestBudget;
   /** Longest a call with no deadline of its own waits for budget, except `background` ones (ms). Default 10 000. */
   maxBudgetWaitMs?: number;
-  /** See {@link GenesysTransport}. Default `axios`. */
-  transport?: GenesysTransport;
 }
 
 /** Per-call options. */
@@ -164,7 +155,9 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
     }
     // Keep status and headers (Retry-After, correlation id) on failures.
     this.sdk.setReturnExtendedResponses(true);
-    if (options.transport === "fetch") this.sdk.setHttpClient(new FetchHttpClient() as unknown as Parameters<typeof this.sdk.setHttpClient>[0]);
+    // The SDK's own axios transport is kept: on Node >= 19 it already reuses connections (the
+    // keep-alive global agent), and a fetch/undici transport through ApiClient.setHttpClient
+    // measured no faster (README "Benchmarks").
     this.sdk.getHttpClient().setTimeout(options.timeoutMs ?? 10_000);
     this.conversationsApi = new platformClient.ConversationsApi(this.sdk);
     this.notificationsApi = new platformClient.NotificationsApi(this.sdk);
