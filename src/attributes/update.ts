@@ -157,7 +157,7 @@ export interface VerifyTiming {
   resendAfterMs: number;
   /**
    * With `expectedVersion`, when a read (not a notification: the loop's fallback read, or another
-   * reader's that reached the change log) shows the write while notifications are live, how long the loop keeps listening for notifications still in flight
+   * reader's that reached the change log) shows the write while the participant is watched, how long the loop keeps listening for notifications still in flight
    * before answering: one of them may show another writer's state between the version check and
    * that read (e.g. a change made visible in the same millisecond as this write, then
    * overwritten by it). Default 250.
@@ -223,7 +223,7 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  *    answer — also a notification the change log held back as unordered (`unconfirmed`), which
  *    proves the write happened though not its order — makes the answer `conflict` naming those keys
  *    (a read — the loop's fallback read, or another reader's that reached the log — showing the
- *    write while notifications are live is answered only after `catchUpMs` more of listening, for
+ *    write while the participant is watched is answered only after `catchUpMs` more of listening, for
  *    notifications the read overtook), with `writeApplied` saying whether
  *    Genesys showed this write; without it, a written key overwritten → `not-confirmed`;
  * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
@@ -408,7 +408,9 @@ export class AttributeUpdater {
         for (const k of keys) if (shows(shown, k, wanted[k]!)) landed.add(k);
         for (const k of changed) if (!Object.hasOwn(wanted, k)) others.add(k);
         if (keys.every((k) => shows(shown, k, wanted[k]!))) {
-          if (fromRead && request.expectedVersion !== undefined && watch?.live()) {
+          // Not only while live: a held-back notification makes the conversation "suspect" (not
+          // live) exactly when the order of the states is in doubt.
+          if (fromRead && request.expectedVersion !== undefined && watch) {
             // The read may be ahead of notifications in flight: hear them out before answering.
             const until = Math.min(deadline, this.now() + this.timing.catchUpMs);
             for (let left = until - this.now(); left > 0; left = until - this.now()) {

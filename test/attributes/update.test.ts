@@ -344,6 +344,19 @@ describe("AttributeUpdater confirmation from the change log", () => {
     expect(clock.now()).toBe(90);
   });
 
+  it("with expectedVersion, also hears out notifications in flight while the conversation is suspect (not live)", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    g.config.live = false; // a held-back notification made the conversation suspect: fast polling
+    clock.at(120, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    // The read at 40 ms shows the write; the held-back notification at 120 ms is still heard.
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"] });
+    expect(clock.now()).toBe(120);
+  });
+
   it("with expectedVersion and nothing more in flight, a fallback read confirms after catchUpMs", async () => {
     const { clock, g, updater } = setup();
     g.config.dropEvents = true;
