@@ -18,6 +18,12 @@ export interface RequestCounts {
   attributePatches: number;
   /** Every `/api/v2` request, the two above included. */
   api: number;
+  /**
+   * Conversation GETs and attribute PATCHes per conversation id: what one scenario's own
+   * conversation cost, apart from background work on others (e.g. reconciliation reads of a
+   * watch lingering from an earlier scenario).
+   */
+  byConversation: Record<string, number>;
 }
 
 /** A running counter; `snapshot()` and differences of snapshots measure one phase. */
@@ -32,7 +38,7 @@ const CHANNEL = "http.server.request.start";
 
 /** Starts counting `/api/v2` requests that arrive on `port` (the emulator's). */
 export function countUpstreamRequests(port: number): UpstreamRequestCounter {
-  const counts: RequestCounts = { conversationGets: 0, attributePatches: 0, api: 0 };
+  const counts: RequestCounts = { conversationGets: 0, attributePatches: 0, api: 0, byConversation: {} };
   const onRequest = (message: unknown) => {
     const { request, socket } = message as { request: IncomingMessage; socket: Socket };
     if (socket.localPort !== port) return;
@@ -40,21 +46,34 @@ export function countUpstreamRequests(port: number): UpstreamRequestCounter {
     if (!path.startsWith("/api/v2/")) return;
     counts.api += 1;
     if (!path.startsWith("/api/v2/conversations/")) return;
-    if (request.method === "GET") counts.conversationGets += 1;
-    else if (request.method === "PATCH" && path.endsWith("/attributes")) counts.attributePatches += 1;
+    const conversationId = path.split("/")[4] ?? "";
+    const perConversation = () => (counts.byConversation[conversationId] = (counts.byConversation[conversationId] ?? 0) + 1);
+    if (request.method === "GET") {
+      counts.conversationGets += 1;
+      perConversation();
+    } else if (request.method === "PATCH" && path.endsWith("/attributes")) {
+      counts.attributePatches += 1;
+      perConversation();
+    }
   };
   diagnostics_channel.subscribe(CHANNEL, onRequest);
   return {
-    snapshot: () => ({ ...counts }),
+    snapshot: () => ({ ...counts, byConversation: { ...counts.byConversation } }),
     close: () => diagnostics_channel.unsubscribe(CHANNEL, onRequest),
   };
 }
 
-/** `after − before`, field by field. */
+/** `after − before`, field by field (conversations with no request in between are left out of `byConversation`). */
 export function requestsBetween(before: RequestCounts, after: RequestCounts): RequestCounts {
+  const byConversation: Record<string, number> = {};
+  for (const [id, n] of Object.entries(after.byConversation)) {
+    const delta = n - (before.byConversation[id] ?? 0);
+    if (delta > 0) byConversation[id] = delta;
+  }
   return {
     conversationGets: after.conversationGets - before.conversationGets,
     attributePatches: after.attributePatches - before.attributePatches,
     api: after.api - before.api,
+    byConversation,
   };
 }

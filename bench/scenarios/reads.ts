@@ -15,8 +15,8 @@ export const PARTICIPANT_QUERY = "query($c: ID!, $p: ID!) { participant(conversa
 
 type ParticipantData = { participant: { id: string } | null };
 
-async function gatewayRead(stack: BenchStack, n: number): Promise<void> {
-  const data = await graphql<ParticipantData>(stack.gateway.url, PARTICIPANT_QUERY, { c: DEMO.conversation(n), p: DEMO.customer(n) });
+async function gatewayRead(stack: BenchStack, n: number, url = stack.gateway.url): Promise<void> {
+  const data = await graphql<ParticipantData>(url, PARTICIPANT_QUERY, { c: DEMO.conversation(n), p: DEMO.customer(n) });
   if (data.participant?.id !== DEMO.customer(n)) throw new Error(`gateway read of conversation ${n} returned ${JSON.stringify(data)}`);
 }
 

@@ -36,7 +36,7 @@ import { attributeMap } from "./attribute-map.js";
 import { snapshotChanges, type AttributeChange } from "./changes.js";
 import { CursorExpiredError, type ChangeEntry, type ChangeLog, type ParticipantInfo } from "./change-log.js";
 import { ChangeStream, type SnapshotParticipant, type StreamItem } from "./change-stream.js";
-import { ChangeTracker, type ObservedParticipant } from "./change-tracker.js";
+import { ChangeTracker, type ObservedParticipant, type Verdict } from "./change-tracker.js";
 import { ConversationReads, type ReadPriority } from "./conversation-reads.js";
 import { ParticipantStates } from "./participant-watch.js";
 import { Reconciler } from "./reconciler.js";
@@ -785,6 +785,7 @@ export class AttributeChangeFeed {
         ended: notification.ended,
       });
       if (verdict.confirm) this.reconciler.suspect(id);
+      this.hintConfirmations(id, verdict);
       return;
     }
     if (!this.isCovered(notification.conversationId)) return;
@@ -796,6 +797,14 @@ export class AttributeChangeFeed {
       eventTime: notification.eventTime,
     });
     if (verdict.confirm) this.reconciler.suspect(notification.conversationId);
+    this.hintConfirmations(notification.conversationId, verdict);
+  }
+
+  /** Hands the states a suspect notification showed (not appended) to the writes confirming on the conversation. */
+  private hintConfirmations(conversationId: string, verdict: Verdict): void {
+    const confirming = verdict.unconfirmed && this.confirmations.get(conversationId);
+    if (!confirming) return;
+    for (const u of verdict.unconfirmed!) for (const states of confirming) states.hint(u.participantId, u.attributes, u.keys, conversationId);
   }
 
   /**

@@ -18,8 +18,12 @@
  *    - it is a detail event with the same `eventTime` as the newest one and a different map, or
  *    - it is a timeless snapshot changing a conversation that changed less than `settleMs` ago
  *      (two changes that close together may arrive in either order);
- * 4. a read is appended as the truth, unless the conversation changed while the read was in
- *    flight and the read disagrees: then the read is repeated (the caller re-reads).
+ * 4. a read is appended as the truth — the whole map: keys it lacks are removed (changes with
+ *    `value: null`) — unless the conversation changed while the read was in flight and the read
+ *    disagrees: then the read is repeated (the caller re-reads).
+ * 5. a notification lacking a key the log holds is applied for what it shows, and a confirming
+ *    read is asked for: it is a partial map, or Genesys removed the key (cleared with "": unknown
+ *    which); the read settles it, and until then queries are not served from the log.
  * A conversation first learned from a read gets its baseline without an entry (nothing
  * changed as far as anyone can tell); one first learned from a notification gets entries with
  * `previous: null` (it is new to every subscriber).
@@ -36,7 +40,7 @@
  * test/attributes/change-tracker.test.ts.
  */
 import { attributeMap, attributeValue, mergeAttributes, type AttributeMap } from "./attribute-map.js";
-import { diffAttributes, type AttributeChange } from "./changes.js";
+import { diffAttributes, diffWholeAttributes, type AttributeChange } from "./changes.js";
 import type { ChangeEntry, ChangeLog, ChangeSource, NewChangeEntry, ParticipantInfo } from "./change-log.js";
 import { attributesVersion } from "./version.js";
 
@@ -72,6 +76,23 @@ export interface Verdict {
   appended: number;
   /** A REST read of the conversation should confirm what the notification claimed. */
   confirm: boolean;
+  /**
+   * For a suspect observation: per participant, the keys it shows with a value the log never
+   * held for them (neither the current value nor a replaced one) — proof that some writer wrote
+   * them, though not of when. The verify loop of a write uses it to notice another writer whose
+   * state was never appended (e.g. two writes made visible in the same millisecond). Absent
+   * when there are none.
+   */
+  unconfirmed?: UnconfirmedState[];
+}
+
+/** See {@link Verdict.unconfirmed}. */
+export interface UnconfirmedState {
+  participantId: string;
+  /** The participant's map as the notification showed it (merged over the known state for a detail event). */
+  attributes: AttributeMap;
+  /** Keys with a value the log never held. */
+  keys: string[];
 }
 
 /** Handed out by {@link ChangeTracker.beginRead}; gives the read's result back its context. */
@@ -191,7 +212,7 @@ export class ChangeTracker {
     tracked.committed = { attributes: entry.attributes, seq: entry.seq };
     // Our own decision still on its way to the log is newer than what another instance appended before it.
     if ((this.own.get(participantKey(entry.conversationId, entry.participantId))?.length ?? 0) > 0) return;
-    const changes = diffAttributes(tracked.attributes, entry.attributes);
+    const changes = diffWholeAttributes(tracked.attributes, entry.attributes);
     // What the appender replaced, and what this tracker had that the entry replaces.
     this.remember(tracked, entry.changes);
     this.remember(tracked, changes);
@@ -227,16 +248,25 @@ export class ChangeTracker {
     conversation.known = true;
     let appended = 0;
     let suspect = false;
+    const unconfirmed: UnconfirmedState[] = [];
+    const noteUnconfirmed = (tracked: TrackedParticipant, next: AttributeMap) => {
+      const keys = diffAttributes(tracked.attributes, next)
+        .filter((c) => c.value !== null && !tracked.replaced.get(c.key)?.includes(c.value))
+        .map((c) => c.key);
+      if (keys.length > 0) unconfirmed.push({ participantId: tracked.info.id, attributes: next, keys });
+    };
     if (observation.kind === "snapshot") {
       if (observation.queueId) conversation.queueIds.add(observation.queueId);
       for (const p of observation.participants) if (p.info.queueId) conversation.queueIds.add(p.info.queueId);
       const settling = !fresh && now - conversation.changedAt < this.settleMs;
       for (const observed of observation.participants) {
         const tracked = this.participant(conversation, observed.info);
+        if (!fresh && lacksKeys(tracked.attributes, observed.attributes)) suspect = true;
         const changes = diffAttributes(tracked.attributes, observed.attributes);
         if (changes.length === 0) continue;
         if (settling || this.goesBack(tracked, observed.attributes)) {
           suspect = true;
+          noteUnconfirmed(tracked, observed.attributes);
           continue;
         }
         appended += this.append(observation.conversationId, conversation, tracked, observed.attributes, "notification");
@@ -248,6 +278,7 @@ export class ChangeTracker {
       const next = mergeAttributes(tracked.attributes, observation.attributes);
       const changes = diffAttributes(tracked.attributes, next);
       const time = observation.eventTime;
+      if (!fresh && lacksKeys(tracked.attributes, observation.attributes)) suspect = true;
       if (time !== undefined && tracked.eventTime !== undefined && time < tracked.eventTime) {
         // Overtaken by a newer event: nothing to do.
       } else if (changes.length > 0) {
@@ -256,8 +287,10 @@ export class ChangeTracker {
         // an event close behind the last change may be older than it.
         const unordered = time === undefined || tracked.lastSource !== "notification";
         const settling = unordered && !fresh && now - conversation.changedAt < this.settleMs;
-        if (tie || settling || this.goesBack(tracked, next)) suspect = true;
-        else {
+        if (tie || settling || this.goesBack(tracked, next)) {
+          suspect = true;
+          noteUnconfirmed(tracked, next);
+        } else {
           if (time !== undefined) tracked.eventTime = time;
           appended += this.append(observation.conversationId, conversation, tracked, next, "notification");
         }
@@ -269,7 +302,7 @@ export class ChangeTracker {
       conversation.suspect = true;
       conversation.changedAt = now;
     }
-    return { appended, confirm: suspect };
+    return unconfirmed.length > 0 ? { appended, confirm: suspect, unconfirmed } : { appended, confirm: suspect };
   }
 
   /** Starts a REST read of a conversation; pass the ticket to {@link applyRead} with its result. */
@@ -309,7 +342,7 @@ export class ChangeTracker {
     if (conversation.revision !== ticket.revision && !lastAttempt) {
       const disagrees = participants.some((p) => {
         const tracked = conversation.participants.get(p.info.id);
-        return tracked !== undefined && diffAttributes(tracked.attributes, p.attributes).length > 0;
+        return tracked !== undefined && diffWholeAttributes(tracked.attributes, p.attributes).length > 0;
       });
       if (disagrees) return { retry: true, appended: 0 };
     }
@@ -322,8 +355,8 @@ export class ChangeTracker {
         tracked.committed = { attributes: tracked.attributes, seq: this.options.log.headSeq() };
         continue;
       }
-      if (diffAttributes(tracked.attributes, observed.attributes).length > 0) {
-        appended += this.append(ticket.conversationId, conversation, tracked, mergeAttributes(tracked.attributes, observed.attributes), "read");
+      if (diffWholeAttributes(tracked.attributes, observed.attributes).length > 0) {
+        appended += this.append(ticket.conversationId, conversation, tracked, attributeMap(observed.attributes), "read");
       }
     }
     if (participants.length > 0 && participants.every((p) => p.info.endTime)) conversation.endedAt ??= this.options.now();
@@ -404,8 +437,9 @@ export class ChangeTracker {
     return false;
   }
 
+  /** Appends `next` as the participant's state; from a read it is the whole map (keys it lacks are removed). */
   private append(conversationId: string, conversation: TrackedConversation, tracked: TrackedParticipant, next: AttributeMap, source: ChangeSource): number {
-    const changes = diffAttributes(tracked.attributes, next);
+    const changes = source === "read" ? diffWholeAttributes(tracked.attributes, next) : diffAttributes(tracked.attributes, next);
     if (changes.length === 0) return 0;
     this.remember(tracked, changes);
     const attributes = attributeMap(next);
@@ -481,4 +515,10 @@ function participantKey(conversationId: string, participantId: string): string {
 /** Tells this tracker's appends from other instances' when the log delivers them (same participant, state and time: the same decision). */
 function signature(entry: NewChangeEntry): string {
   return `${entry.version}|${entry.observedAt}|${entry.source}`;
+}
+
+/** Whether `observed` lacks a key `known` holds (see rule 3 in the file comment). */
+function lacksKeys(known: AttributeMap, observed: Readonly<Record<string, string>>): boolean {
+  for (const key of Object.keys(known)) if (!Object.hasOwn(observed, key)) return true;
+  return false;
 }

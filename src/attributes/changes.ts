@@ -2,7 +2,9 @@
  * Attribute diffs between two states of one participant's map.
  *
  * Genesys has no delete for attributes (emulator assumption: "" clears a key), and an event may
- * carry a partial map, so a key missing from the newer map is never reported as deleted.
+ * carry a partial map, so a key missing from a newer notification is never reported as deleted
+ * ({@link diffAttributes}); a REST read shows the whole map, and a key it lacks was removed
+ * ({@link diffWholeAttributes}).
  * Lookups use own entries only: keys such as `toString` or `__proto__` are plain keys.
  */
 import { attributeValue } from "./attribute-map.js";
@@ -26,6 +28,18 @@ export function diffAttributes(previous: Readonly<Record<string, string>> | unde
     if (before !== after) changes.push({ key, previous: before ?? null, value: after ?? null });
   }
   return changes;
+}
+
+/**
+ * Like {@link diffAttributes}, for two *whole* maps (a REST read shows the participant's whole
+ * map): a key of `previous` that `next` lacks was removed — a change with `value: null` (a
+ * Genesys that drops keys cleared with "", the emulator's `clearedAttributes: "removed"`).
+ */
+export function diffWholeAttributes(previous: Readonly<Record<string, string>> | undefined, next: Readonly<Record<string, string>>): AttributeChange[] {
+  const changes = diffAttributes(previous, next);
+  if (!previous) return changes;
+  for (const key of Object.keys(previous)) if (!Object.hasOwn(next, key)) changes.push({ key, previous: previous[key]!, value: null });
+  return changes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Every key of `map` as a change from nothing (`previous: null`), sorted by key: a snapshot event's `changes`. */

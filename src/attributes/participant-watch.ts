@@ -3,6 +3,7 @@
  * (see update.ts `ParticipantWatch`). The change feed pushes every entry appended for the
  * participant; `live` asks the feed whether its notifications are current.
  */
+import type { AttributeMap } from "./attribute-map.js";
 import type { ChangeEntry } from "./change-log.js";
 import type { ParticipantWatch, WatchedState } from "./update.js";
 
@@ -26,12 +27,25 @@ export class ParticipantStates implements ParticipantWatch {
   /** Takes an entry appended to the log for this participant's conversation. */
   push(entry: ChangeEntry): void {
     if (this.closed || entry.participantId !== this.participantId) return;
-    const state: WatchedState = { participant: { ...entry.participant, attributes: entry.attributes }, changedKeys: entry.changes.map((c) => c.key) };
+    this.deliver({ participant: { ...entry.participant, attributes: entry.attributes }, changedKeys: entry.changes.map((c) => c.key), fromRead: entry.source === "read" });
+  }
+
+  private deliver(state: WatchedState): void {
+    if (this.closed) return;
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
       waiter(state);
     } else this.queued.push(state);
+  }
+
+  /**
+   * Takes a notification of this participant that the log did not append (its order is unclear;
+   * see ChangeTracker `Verdict.unconfirmed`): queued as an `unconfirmed` state naming `keys`.
+   */
+  hint(participantId: string, attributes: AttributeMap, keys: readonly string[], conversationId: string): void {
+    if (participantId !== this.participantId) return;
+    this.deliver({ participant: { id: participantId, conversationId, purpose: "unknown", attributes }, changedKeys: [...keys], unconfirmed: true });
   }
 
   /** {@inheritDoc ParticipantWatch.live} */
@@ -49,8 +63,8 @@ export class ParticipantStates implements ParticipantWatch {
   }
 
   /** {@inheritDoc ParticipantWatch.drain} */
-  drain(): void {
-    this.queued.length = 0;
+  drain(): WatchedState[] {
+    return this.queued.splice(0);
   }
 
   /** {@inheritDoc ParticipantWatch.close} */

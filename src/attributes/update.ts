@@ -51,8 +51,11 @@ export interface ParticipantWatch {
    * between calls); resolves undefined once the watch is closed.
    */
   next(): Promise<WatchedState | undefined>;
-  /** Forgets the states queued so far (those learned before the write's own version check). */
-  drain(): void;
+  /**
+   * Takes the states queued so far (those learned up to the write's own version check), oldest
+   * first, so that the next `next()` brings only newer ones.
+   */
+  drain(): WatchedState[];
   /** Ends the watch (the topic is released, possibly after a linger). */
   close(): void;
 }
@@ -63,6 +66,16 @@ export interface WatchedState {
   participant: ParticipantSnapshot;
   /** The keys this entry changed (the log's own diff: what the notification or read brought). */
   changedKeys: readonly string[];
+  /**
+   * True for a notification the log did not append (its order against other changes is unclear
+   * and a confirming read is under way): `changedKeys` hold values the log never held, so some
+   * writer wrote them, but not necessarily before or after anything else. The verify loop never
+   * confirms from it; it only takes its keys as another writer's change (with `expectedVersion`,
+   * a conflict). `participant` carries only id, conversationId and the map.
+   */
+  unconfirmed?: boolean;
+  /** True when the entry came from a REST read (any reader's, the verify loop's own included), not a notification. */
+  fromRead?: boolean;
 }
 
 /** Where the verify loop gets participant states from the change log. */
@@ -143,6 +156,14 @@ export interface VerifyTiming {
   livePollMs: number;
   /** A write still invisible this long after it was sent is sent again. Default 1 500. */
   resendAfterMs: number;
+  /**
+   * With `expectedVersion`, when a read (not a notification: the loop's fallback read, or another
+   * reader's that reached the change log) shows the write while the participant is watched, how long the loop keeps listening for notifications still in flight
+   * before answering: one of them may show another writer's state between the version check and
+   * that read (e.g. a change made visible in the same millisecond as this write, then
+   * overwritten by it). Default 250.
+   */
+  catchUpMs: number;
 }
 
 /** Defaults of {@link VerifyTiming}. */
@@ -153,6 +174,7 @@ export const DEFAULT_VERIFY_TIMING: VerifyTiming = {
   maxPollMs: 1_000,
   livePollMs: 1_000,
   resendAfterMs: 1_500,
+  catchUpMs: 250,
 };
 
 /** Options of {@link AttributeUpdater}. */
@@ -210,7 +232,8 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  * 1. watches the participant on the change log (subscribing its topic if nobody else does),
  *    then reads the conversation fresh (`GET /api/v2/conversations/{id}`);
  * 2. unknown conversation/participant → `unavailable`; `expectedVersion` ≠ current → `conflict`
- *    (`writeApplied` false); every value already in place → `updated` with 0 attempts;
+ *    (`writeApplied` false), also when the change log learned, while that read was in flight, a
+ *    change the read does not show (the read may predate it: nothing is written); every value already in place → `updated` with 0 attempts;
  * 3. PATCHes the keys, then waits for a state showing every written key: states come from the
  *    change log as Genesys notifies them (no Genesys call), and from fallback reads — every
  *    `livePollMs` while notifications are live, on the fast growing schedule while they are
@@ -218,7 +241,11 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  *    no other writer changed the participant;
  * 4. with `expectedVersion`, any state showing another writer's change (a key this write does
  *    not set changed, or a written key showing a third value) between the version check and the
- *    answer makes the answer `conflict` naming those keys, with `writeApplied` saying whether
+ *    answer — also a notification the change log held back as unordered (`unconfirmed`), which
+ *    proves the write happened though not its order — makes the answer `conflict` naming those keys
+ *    (a read — the loop's fallback read, or another reader's that reached the log — showing the
+ *    write while the participant is watched is answered only after `catchUpMs` more of listening, for
+ *    notifications the read overtook), with `writeApplied` saying whether
  *    Genesys showed this write; without it, a written key overwritten → `not-confirmed`;
  * 5. past the deadline → `not-confirmed`, saying whether Genesys accepted the write. A Genesys
  *    4xx on the first PATCH → `unavailable` (`REJECTED_BY_GENESYS`, Genesys's message); a 4xx
@@ -299,11 +326,11 @@ export class AttributeUpdater {
 
     try {
       const first = await this.read(request, deadline, "write");
-      // States the log learned up to the version check are the baseline, not news.
-      watch?.drain();
+      // States the log learned up to the version check are the baseline, not news...
+      const learned = watch?.drain() ?? [];
       if (first.kind === "missing") return unavailable(first.reason, request);
       lastSeen = first.participant;
-      const conflict = this.versionConflict(request, first.participant);
+      const conflict = this.versionConflict(request, first.participant) ?? this.racedVersionCheck(request, first.participant, learned);
       if (conflict) return conflict;
       if (keys.every((k) => shows(first.participant.attributes, k, wanted[k]!))) {
         return { kind: "updated", participant: first.participant, attempts: 0, confirmedAfterMs: 0, confirmedBy: "none" };
@@ -386,6 +413,8 @@ export class AttributeUpdater {
 
         let seen: ParticipantSnapshot;
         let confirmedBy: "change-log" | "read";
+        /** What was seen came from a REST read (this loop's, or another reader's that reached the log): it may be ahead of notifications in flight. */
+        let fromRead: boolean;
         /** Keys that changed in what was just seen: an entry's own diff, or for a read every key differing from the baseline. */
         let changed: string[];
         if (woke.kind === "state") {
@@ -394,8 +423,16 @@ export class AttributeUpdater {
             watch = undefined; // the watch ended: polling only from here
             continue;
           }
+          if (woke.state.unconfirmed) {
+            // Someone wrote these values; when is unclear. A written key showing a value that is
+            // not ours is another writer's too. Never a confirmation: the confirming read decides.
+            const shown = woke.state.participant.attributes;
+            for (const k of woke.state.changedKeys) if (!Object.hasOwn(wanted, k) || !shows(shown, k, wanted[k]!)) others.add(k);
+            continue;
+          }
           seen = woke.state.participant;
           confirmedBy = "change-log";
+          fromRead = woke.state.fromRead === true;
           changed = woke.state.changedKeys.filter((k) => !Object.hasOwn(wanted, k) || !shows(seen.attributes, k, wanted[k]!));
         } else {
           poll = undefined;
@@ -414,6 +451,7 @@ export class AttributeUpdater {
           if (read.kind === "missing") return unavailable(read.reason, request);
           seen = read.participant;
           confirmedBy = "read";
+          fromRead = true;
           changed = changedByOthers(baseline, seen.attributes, wanted);
         }
         lastSeen = seen;
@@ -421,6 +459,26 @@ export class AttributeUpdater {
         for (const k of keys) if (shows(shown, k, wanted[k]!)) landed.add(k);
         for (const k of changed) if (!Object.hasOwn(wanted, k)) others.add(k);
         if (keys.every((k) => shows(shown, k, wanted[k]!))) {
+          // Not only while live: a held-back notification makes the conversation "suspect" (not
+          // live) exactly when the order of the states is in doubt.
+          if (fromRead && request.expectedVersion !== undefined && watch) {
+            // The read may be ahead of notifications in flight: hear them out before answering.
+            const until = Math.min(deadline, this.now() + this.timing.catchUpMs);
+            for (let left = until - this.now(); left > 0; left = until - this.now()) {
+              nextState ??= watch.next().then((state): Wake => ({ kind: "state", state }));
+              const heard = await Promise.race([nextState, this.sleep(left).then((): Wake => ({ kind: "poll" }))]);
+              if (heard.kind === "poll") break;
+              nextState = undefined;
+              if (!heard.state) {
+                watch = undefined;
+                break;
+              }
+              if (heard.state.fromRead) continue; // this read's own entry, or another reader's
+              const heardMap = heard.state.participant.attributes;
+              for (const k of heard.state.changedKeys) if (!Object.hasOwn(wanted, k) || !shows(heardMap, k, wanted[k]!)) others.add(k);
+              if (others.size > 0) break; // the answer is a conflict: no need to hear more
+            }
+          }
           if (request.expectedVersion !== undefined && others.size > 0) {
             const conflicting = [...others].sort();
             return {
@@ -526,6 +584,41 @@ export class AttributeUpdater {
       conflictingKeys: [],
       attempts: 0,
       message: `The participant's version is ${version}, not the expected ${request.expectedVersion}; nothing was written.`,
+    };
+  }
+
+  /**
+   * ...unless the newest of them is not what the version check read: the log learned a change the
+   * read did not show (a notification processed while the read was in flight: the read may
+   * predate it), so the version checked may already be stale. With `expectedVersion` nothing is
+   * written: `conflict` with the keys the log and the read disagree on. A state the read itself
+   * appended (or an equal one) is no news.
+   */
+  private racedVersionCheck(
+    request: AttributeUpdate,
+    participant: ParticipantSnapshot,
+    learned: readonly WatchedState[],
+  ): Extract<UpdateOutcome, { kind: "conflict" }> | undefined {
+    if (request.expectedVersion === undefined) return undefined;
+    const newest = [...learned].reverse().find((s) => !s.unconfirmed);
+    const hinted = learned.filter((s) => s.unconfirmed);
+    const read = participant.attributes;
+    const disagree = new Set<string>();
+    if (newest) {
+      const logged = newest.participant.attributes;
+      for (const k of new Set([...Object.keys(logged), ...Object.keys(read)])) if (attributeValue(logged, k) !== attributeValue(read, k)) disagree.add(k);
+    }
+    for (const s of hinted) for (const k of s.changedKeys) if (attributeValue(s.participant.attributes, k) !== attributeValue(read, k)) disagree.add(k);
+    if (disagree.size === 0) return undefined;
+    const keys = [...disagree].sort();
+    return {
+      kind: "conflict",
+      expectedVersion: request.expectedVersion,
+      participant: newest ? { ...participant, attributes: newest.participant.attributes } : participant,
+      writeApplied: false,
+      conflictingKeys: keys,
+      attempts: 0,
+      message: `While the version was being checked, Genesys notified a change of ${quote(keys)} that the check's read did not show (another writer, a moment ago); nothing was written. Read the participant again and retry with its current version.`,
     };
   }
 

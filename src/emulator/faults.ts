@@ -40,6 +40,12 @@ export const FaultsSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1),
   /** Policy for writes to an ended conversation or a disconnected participant. Default "accept". */
   endedConversationWrites: z.enum(["accept", "reject"]),
+  /**
+   * What a write of `""` does to a key (Genesys documents no delete: unknown, shared/genesys/README.md
+   * "Writing attributes"): `"empty"` stores the empty string (the assumption), `"removed"` removes the
+   * key from the map, so reads and notifications no longer show it. Default "empty".
+   */
+  clearedAttributes: z.enum(["empty", "removed"]),
   /** Notification service: share of events not delivered. Default 0. */
   dropRate: Rate,
   /** Notification service: share of events delivered twice. Default 0. */
@@ -102,6 +108,7 @@ export const DEFAULT_FAULTS: Readonly<Faults> = Object.freeze({
   rateLimitPerMinute: 300,
   maxBodyBytes: 65536,
   endedConversationWrites: "accept",
+  clearedAttributes: "empty",
   dropRate: 0,
   duplicateRate: 0,
   crossSocketDuplicateRate: 0,

@@ -196,13 +196,17 @@ export class ConversationStore extends EventEmitter<{ change: [ConversationChang
 
   /**
    * Makes a write visible: per-key upsert of `attributes` into the participant's map (keys
-   * not named are kept; the emulator's documented assumption). Emits `attributes`.
+   * not named are kept; the emulator's documented assumption). A `""` value is stored, or with
+   * `cleared` `"removed"` removes the key (the `clearedAttributes` fault). Emits `attributes`.
    * @throws Error when the conversation or participant is unknown.
    */
-  applyAttributes(conversationId: string, participantId: string, attributes: Record<string, string>): void {
+  applyAttributes(conversationId: string, participantId: string, attributes: Record<string, string>, cleared: "empty" | "removed" = "empty"): void {
     const conversation = this.require(conversationId);
     const participant = this.requireParticipant(conversation, participantId);
-    Object.assign(participant.attributes, attributes);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value === "" && cleared === "removed") delete participant.attributes[key];
+      else Object.defineProperty(participant.attributes, key, { value, enumerable: true, writable: true, configurable: true });
+    }
     this.emitChange("attributes", conversation, participant.id);
   }
 

@@ -38,11 +38,15 @@ export interface WriteFaults {
   visibilityDelayMs: { min: number; max: number };
   /** Probability in [0, 1] that an accepted write is never applied. */
   lostWriteRate: number;
+  /** What `""` does to a key: stored as the empty string, or the key removed (see faults.ts). */
+  clearedAttributes: "empty" | "removed";
 }
 
 interface PendingWrite {
   entry: WriteLogEntry;
   dueAt: number;
+  /** The `clearedAttributes` fault when the write was accepted. */
+  cleared: "empty" | "removed";
 }
 
 /** Options of {@link WritePipeline}. */
@@ -94,7 +98,7 @@ export class WritePipeline {
       const delay = drawBetween(random, settings.visibilityDelayMs.min, settings.visibilityDelayMs.max);
       const dueAt = Math.max(acceptedAt + delay, this.lastDueByParticipant.get(key) ?? 0);
       this.lastDueByParticipant.set(key, dueAt);
-      this.pending.push({ entry, dueAt });
+      this.pending.push({ entry, dueAt, cleared: settings.clearedAttributes });
       // Stable sort keeps acceptance order among equal due times.
       this.pending.sort((a, b) => a.dueAt - b.dueAt);
       this.flushDue();
@@ -107,10 +111,10 @@ export class WritePipeline {
     if (this.closed) return;
     const now = this.options.now();
     while (this.pending.length > 0 && this.pending[0]!.dueAt <= now) {
-      const { entry } = this.pending.shift()!;
+      const { entry, cleared } = this.pending.shift()!;
       entry.visibleAt = new Date(now).toISOString();
       try {
-        this.options.store.applyAttributes(entry.conversationId, entry.participantId, entry.attributes);
+        this.options.store.applyAttributes(entry.conversationId, entry.participantId, entry.attributes, cleared);
       } catch {
         // The conversation vanished (cannot happen outside reset, which clears pending writes).
       }

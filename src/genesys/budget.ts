@@ -8,7 +8,8 @@
  * - a token bucket of `burst` tokens refilled at `(requestsPerMinute − burst)` per minute, so no
  *   60 s window (fixed or sliding) ever holds more than `requestsPerMinute` grants;
  * - priorities, FIFO within each: `confirm` (a write under way: its PATCH, re-sends and verify
- *   reads — finishing a started write first, so budget spent on its first read is not wasted),
+ *   reads — finishing a started write first, so budget spent on its first read is not wasted —
+ *   and client-credentials logins, which every other call may be waiting on),
  *   then `write` (the read that starts a write), then `read` (queries, subscription baselines),
  *   then `background` (reconciliation, re-reads after a reconnect);
  * - a 429 from Genesys pauses every grant for its `Retry-After`;

@@ -22,6 +22,7 @@ import type { Logger } from "../logger.js";
 import { GenesysError, toGenesysError } from "./errors.js";
 import { BudgetExhaustedError, type BudgetPriority, type RequestBudget } from "./budget.js";
 
+
 /** Where the SDK sends requests. */
 export type GenesysEndpoint =
   /** Real Genesys Cloud, e.g. `mypurecloud.ie` → `https://api.mypurecloud.ie`. */
@@ -49,8 +50,8 @@ export interface GenesysClientOptions {
   /** Clock in epoch ms (injectable for tests). */
   now?: () => number;
   /**
-   * The request budget every API call (not the login) waits on before each attempt; a 429
-   * pauses it for its Retry-After. Without one, calls go out unpaced.
+   * The request budget every API call waits on before each attempt, logins included (at
+   * `confirm` priority); a 429 pauses it for its Retry-After. Without one, calls go out unpaced.
    */
   budget?: RequestBudget;
   /** Longest a call with no deadline of its own waits for budget, except `background` ones (ms). Default 10 000. */
@@ -116,7 +117,7 @@ export interface GenesysClientEvents {
  * A 401 triggers one fresh login and one retry (the token may have been revoked early).
  * Idempotent reads (`getConversation`) also retry a 500. With a `budget`, every attempt first
  * waits for a token at the call's priority (BudgetExhaustedError when none comes in time, nothing
- * sent), and a 429 pauses the whole budget for its Retry-After.
+ * sent), every login at `confirm` priority, and a 429 pauses the whole budget for its Retry-After.
  */
 export class GenesysClient extends EventEmitter<GenesysClientEvents> {
   private readonly sdk: InstanceType<typeof platformClient.ApiClientClass>;
@@ -154,6 +155,9 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
     }
     // Keep status and headers (Retry-After, correlation id) on failures.
     this.sdk.setReturnExtendedResponses(true);
+    // The SDK's own axios transport is kept: on Node >= 19 it already reuses connections (the
+    // keep-alive global agent), and a fetch/undici transport through ApiClient.setHttpClient
+    // measured no faster (README "Benchmarks").
     this.sdk.getHttpClient().setTimeout(options.timeoutMs ?? 10_000);
     this.conversationsApi = new platformClient.ConversationsApi(this.sdk);
     this.notificationsApi = new platformClient.NotificationsApi(this.sdk);
@@ -273,7 +277,7 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
    * Ensures a valid token now (login at start-up surfaces bad credentials early).
    * @param force log in even when the current token looks valid (a readiness probe after a
    *   failed login: Genesys may have revoked the token we hold).
-   * @throws GenesysError when the login fails.
+   * @throws GenesysError when the login fails; BudgetExhaustedError when the request budget had no token for it in time.
    */
   async authenticate(force = false): Promise<void> {
     await this.ensureToken(force);
@@ -289,7 +293,17 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
     await this.login;
   }
 
+  /**
+   * One client-credentials login (`POST /oauth/token`). With a budget it first takes a token at
+   * `confirm` priority — ahead of every read (a login starving behind queries would stall every
+   * call waiting for it), FIFO with writes under way — waiting at most `maxBudgetWaitMs`; a 429
+   * pauses the budget like any other.
+   * @throws GenesysError when Genesys refuses or cannot be reached; BudgetExhaustedError when no
+   *   budget came in time (nothing sent).
+   */
   private async fetchToken(): Promise<void> {
+    const budget = this.options.budget;
+    if (budget) await budget.take("confirm", this.now() + (this.options.maxBudgetWaitMs ?? 10_000));
     const started = this.now();
     const operation = LOGIN_OPERATION;
     const timer = performance.now();
@@ -303,6 +317,7 @@ export class GenesysClient extends EventEmitter<GenesysClientEvents> {
       this.options.logger.debug({ expiresInMs: this.tokenLifetimeMs }, "genesys token obtained");
     } catch (rejection) {
       const error = toGenesysError(rejection);
+      if (budget && error.status === 429) budget.pause((error.retryAfterSeconds ?? 1) * 1000);
       this.record({ operation, status: error.status, code: error.code, durationMs: performance.now() - timer });
       this.emit("login", { ok: false, status: error.status, code: error.code });
       this.options.logger.error({ status: error.status, code: error.code }, "genesys login failed");

@@ -37,6 +37,7 @@ import { maxCostRule } from "./rules/max-cost.js";
 import { maxDepthRule } from "./rules/max-depth.js";
 import { maxDirectivesRule } from "./rules/max-directives.js";
 import { maxListNestingRule } from "./rules/max-list-nesting.js";
+import { ValidatedDocuments } from "./validated-documents.js";
 
 /** The transport an operation arrived on. */
 export type Transport = "http" | "websocket";
@@ -93,6 +94,8 @@ export class OperationCore {
   /** The list-nesting limit, run once the armor limits pass (so a refusal names one limit). */
   private readonly listRules: readonly ValidationRule[];
   private readonly rate: RequestRateLimiter;
+  /** Documents that passed parse and every validation rule, by query text. */
+  private readonly validated = new ValidatedDocuments();
 
   constructor(private readonly options: OperationCoreOptions) {
     const { limits } = options;
@@ -105,6 +108,34 @@ export class OperationCore {
     this.validationRules = [...specifiedRules, ...introspectionRules(options.introspection ?? true)];
     this.listRules = limits.maxListNesting > 0 ? [maxListNestingRule(limits.maxListNesting)] : [];
     this.rate = new RequestRateLimiter(limits.requestsPerMinute);
+  }
+
+  /** Parse (token limit), cost limits, list nesting, graphql-js validation; a valid document is kept for the next request with the same text. */
+  private parseAndValidate(query: string): DocumentNode | RefusedOperation {
+    const { limits, schema } = this.options;
+    let document: DocumentNode;
+    try {
+      document = parse(query, limits.maxTokens > 0 ? { maxTokens: limits.maxTokens } : {});
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (TOKEN_LIMIT_MESSAGE.test(message)) {
+        return refuse([queryTooComplex("tokens", limits.maxTokens, `Query too complex (tokens): more than ${limits.maxTokens} tokens.`)]);
+      }
+      const located = error instanceof GraphQLError ? { source: error.source, positions: error.positions } : {};
+      return refuse([new GraphQLError(message, { ...located, extensions: { code: "GRAPHQL_PARSE_FAILED" } })]);
+    }
+
+    // Limits first: graphql-js's rules (overlapping fields above all) cost more on huge documents.
+    const limitErrors = this.limitRules.length > 0 ? validate(schema, document, this.limitRules) : [];
+    if (limitErrors.length > 0) return refuse(limitErrors);
+    const listErrors = this.listRules.length > 0 ? validate(schema, document, this.listRules) : [];
+    if (listErrors.length > 0) return refuse(listErrors);
+    const invalid = validate(schema, document, this.validationRules);
+    if (invalid.length > 0) {
+      return refuse(invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })));
+    }
+    this.validated.set(query, document);
+    return document;
   }
 
   /** The schema operations run against. */
@@ -147,27 +178,8 @@ export class OperationCore {
       return refuse([new GraphQLError("`variables` must be a JSON object.", { extensions: { code: "BAD_REQUEST" } })]);
     }
 
-    let document: DocumentNode;
-    try {
-      document = parse(request.query, limits.maxTokens > 0 ? { maxTokens: limits.maxTokens } : {});
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (TOKEN_LIMIT_MESSAGE.test(message)) {
-        return refuse([queryTooComplex("tokens", limits.maxTokens, `Query too complex (tokens): more than ${limits.maxTokens} tokens.`)]);
-      }
-      const located = error instanceof GraphQLError ? { source: error.source, positions: error.positions } : {};
-      return refuse([new GraphQLError(message, { ...located, extensions: { code: "GRAPHQL_PARSE_FAILED" } })]);
-    }
-
-    // Limits first: graphql-js's rules (overlapping fields above all) cost more on huge documents.
-    const limitErrors = this.limitRules.length > 0 ? validate(schema, document, this.limitRules) : [];
-    if (limitErrors.length > 0) return refuse(limitErrors);
-    const listErrors = this.listRules.length > 0 ? validate(schema, document, this.listRules) : [];
-    if (listErrors.length > 0) return refuse(listErrors);
-    const invalid = validate(schema, document, this.validationRules);
-    if (invalid.length > 0) {
-      return refuse(invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })));
-    }
+    const document = this.validated.get(request.query) ?? this.parseAndValidate(request.query);
+    if (!("kind" in document)) return document;
 
     const operation = getOperationAST(document, (request.operationName as string | undefined) ?? undefined);
     if (!operation) {

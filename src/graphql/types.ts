@@ -212,7 +212,10 @@ export class AttributeChange {
   @Field(() => String, { nullable: true, description: "The value before; null when the gateway knew no value for the key." })
   previous?: string | null;
 
-  @Field(() => String, { nullable: true, description: "The value now." })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The value now; null when Genesys no longer shows the key (a Genesys that drops keys cleared with "", as a read showed).',
+  })
   value?: string | null;
 
   /** Builds the GraphQL object from a diff entry. */

@@ -60,7 +60,12 @@ describe("ChangeTracker", () => {
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "0" })]);
     tracker.observe(detail({ a: "2" }, 100)); // the newer write, delivered first
     advance(3);
-    expect(tracker.observe(detail({ a: "1" }, 100))).toEqual({ appended: 0, confirm: true });
+    // a=1 was never held: some writer wrote it (a write's verify loop is told), when is unclear.
+    expect(tracker.observe(detail({ a: "1" }, 100))).toEqual({
+      appended: 0,
+      confirm: true,
+      unconfirmed: [{ participantId: "p", attributes: { a: "1" }, keys: ["a"] }],
+    });
     expect(tracker.isSuspect("c")).toBe(true);
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "2" })]);
     expect(tracker.isSuspect("c")).toBe(false);
@@ -129,12 +134,41 @@ describe("ChangeTracker", () => {
     // Reconciliation read: a=3 (the events of 2 and 3 are still on their way, or lost).
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
     advance(100);
-    expect(tracker.observe(detail({ a: "2" }, 200))).toEqual({ appended: 0, confirm: true });
+    expect(tracker.observe(detail({ a: "2" }, 200))).toEqual({
+      appended: 0,
+      confirm: true,
+      unconfirmed: [{ participantId: "p", attributes: { a: "2" }, keys: ["a"] }],
+    });
     tracker.applyRead(tracker.beginRead("c"), [customer({ a: "3" })]);
     expect(entries.map((e) => e.attributes.a)).toEqual(["1", "3"]);
     // Once settled, newer events are trusted by their time again.
     advance(2_000);
     expect(tracker.observe(detail({ a: "4" }, 400)).appended).toBe(1);
+  });
+
+  it("takes a read as the whole map: a key it lacks was removed (value null)", () => {
+    const { tracker, entries } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1", b: "2" })]);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ b: "2" })]);
+    expect(entries.map((e) => e.changes)).toEqual([[{ key: "a", previous: "1", value: null }]]);
+    expect(tracker.committed("c")[0]!.attributes).toEqual({ b: "2" });
+  });
+
+  it("applies a notification lacking a known key for what it shows, and asks for a confirming read (partial map, or a removed key)", () => {
+    const { tracker, entries, advance } = setup();
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "1", b: "2" })]);
+    tracker.observe(detail({ a: "1", b: "2" }, 100));
+    advance(2_000);
+    // b is missing: a delta, or Genesys removed it (cleared with "").
+    expect(tracker.observe(detail({ a: "5" }, 200))).toEqual({ appended: 1, confirm: true });
+    expect(entries.at(-1)!.attributes).toEqual({ a: "5", b: "2" });
+    expect(tracker.isSuspect("c")).toBe(true);
+    tracker.applyRead(tracker.beginRead("c"), [customer({ a: "5" })]);
+    expect(tracker.isSuspect("c")).toBe(false);
+    expect(entries.at(-1)!.changes).toEqual([{ key: "b", previous: "2", value: null }]);
+    // A full map is no reason for a read.
+    advance(2_000);
+    expect(tracker.observe(detail({ a: "6" }, 300))).toEqual({ appended: 1, confirm: false });
   });
 
   it("treats toString, constructor and __proto__ as plain keys", () => {

@@ -165,14 +165,26 @@ function timerClock() {
 function genesysWithLog(initial: Record<string, string>, clock: ReturnType<typeof timerClock>) {
   let visible = { ...initial };
   const calls = { reads: 0, patches: 0 };
-  const config = { visibleAfterMs: 30, dropEvents: false, live: true, lost: false, failReads: [] as number[], patchStatus: 0 };
+  const config = {
+    visibleAfterMs: 30,
+    dropEvents: false,
+    live: true,
+    lost: false,
+    failReads: [] as number[],
+    patchStatus: 0,
+    /** Runs once the first read's answer is taken, before it returns (a notification processed while the read is in flight). */
+    duringFirstRead: undefined as (() => void) | undefined,
+  };
   const waiting: Array<(p: WatchedState | undefined) => void> = [];
   const queued: WatchedState[] = [];
   let watching = false;
   const snapshot = (): ParticipantSnapshot => ({ id: "p", conversationId: "c", purpose: "customer", attributes: { ...visible } });
   const emit = (changedKeys: string[]) => {
-    if (!watching || config.dropEvents) return;
-    const state = { participant: snapshot(), changedKeys };
+    if (!config.dropEvents) push({ participant: snapshot(), changedKeys });
+  };
+  /** Hands the watch a state, whatever `dropEvents` says (a held-back notification, for instance). */
+  const push = (state: WatchedState) => {
+    if (!watching) return;
     const waiter = waiting.shift();
     if (waiter) waiter(state);
     else queued.push(state);
@@ -186,7 +198,9 @@ function genesysWithLog(initial: Record<string, string>, clock: ReturnType<typeo
       calls.reads += 1;
       const status = calls.reads > 1 ? config.failReads.shift() : undefined;
       if (status) throw new GenesysError({ status, code: "server.error", message: `HTTP ${status}` });
-      return { id: "c", participants: [{ id: "p", purpose: "customer", attributes: { ...visible } }] } as Models.Conversation;
+      const answer = { id: "c", participants: [{ id: "p", purpose: "customer", attributes: { ...visible } }] } as Models.Conversation;
+      if (calls.reads === 1) config.duringFirstRead?.();
+      return answer;
     },
     async patchParticipantAttributes(_c, _p, attributes) {
       calls.patches += 1;
@@ -200,7 +214,7 @@ function genesysWithLog(initial: Record<string, string>, clock: ReturnType<typeo
       return {
         live: () => config.live,
         next: () => (queued.length > 0 ? Promise.resolve(queued.shift()) : new Promise((resolve) => waiting.push(resolve))),
-        drain: () => void queued.splice(0),
+        drain: () => queued.splice(0),
         close: () => {
           watching = false;
           for (const w of waiting.splice(0)) w(undefined);
@@ -208,7 +222,7 @@ function genesysWithLog(initial: Record<string, string>, clock: ReturnType<typeo
       };
     },
   };
-  return { backend, confirmations, calls, config, set };
+  return { backend, confirmations, calls, config, set, push };
 }
 
 describe("AttributeUpdater confirmation from the change log", () => {
@@ -260,6 +274,94 @@ describe("AttributeUpdater confirmation from the change log", () => {
     });
     if (outcome.kind === "conflict") expect(outcome.message).toContain("This write was applied");
     expect(g.calls).toEqual({ reads: 1, patches: 1 });
+  });
+
+  it("with expectedVersion, writes nothing when the log learned, during the version check's read, a change that read did not show", async () => {
+    const { clock, g, updater } = setup();
+    // The read's answer predates another writer's change whose notification is processed first.
+    g.config.duringFirstRead = () => g.set({ other: "theirs" });
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({
+      kind: "conflict",
+      writeApplied: false,
+      conflictingKeys: ["other"],
+      attempts: 0,
+      participant: { attributes: { a: "0", other: "theirs" } },
+    });
+    if (outcome.kind === "conflict") expect(outcome.message).toContain("nothing was written");
+    expect(g.calls).toEqual({ reads: 1, patches: 0 });
+  });
+
+  it("without expectedVersion, a change learned during the first read does not stop the write", async () => {
+    const { clock, g, updater } = setup();
+    g.config.duringFirstRead = () => g.set({ other: "theirs" });
+    expect(await clock.run(updater.update(request({ a: "1" })))).toMatchObject({ kind: "updated", attempts: 1 });
+  });
+
+  it("with expectedVersion, takes a held-back (unconfirmed) notification of another writer's value as a conflict, never as confirmation", async () => {
+    const { clock, g, updater } = setup();
+    g.config.visibleAfterMs = 50;
+    // Another writer's value, made visible in the same instant as ours and held back by the log
+    // (same eventTime), then our write's own notification.
+    clock.at(50, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"], participant: { attributes: { a: "1" } } });
+  });
+
+  it("never confirms from an unconfirmed state that shows the write", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    clock.at(40, () => g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "1", other: "x" } }, changedKeys: ["a"], unconfirmed: true }));
+    const outcome = await clock.run(updater.update(request({ a: "1" })));
+    // Confirmed by the fallback read at livePollMs, not by the held-back notification at 40 ms.
+    expect(outcome).toMatchObject({ kind: "updated", confirmedBy: "read", confirmedAfterMs: 1_000 });
+  });
+
+  it("with expectedVersion, a fallback read showing the write hears out notifications still in flight (catchUpMs) before answering", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true; // our write's notification is lost: the read at 1 000 ms shows it
+    clock.at(1_100, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"] });
+    expect(clock.now()).toBe(1_100);
+  });
+
+  it("with expectedVersion, a change-log state that came from another reader's read also waits for notifications in flight", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    // A reconciliation read reaches the log first (our write visible), then the notification of
+    // another writer's value made visible just before ours, held back by the log.
+    clock.at(60, () => g.push({ participant: { id: "p", conversationId: "c", purpose: "customer", attributes: { a: "1", other: "x" } }, changedKeys: ["a"], fromRead: true }));
+    clock.at(90, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"] });
+    expect(clock.now()).toBe(90);
+  });
+
+  it("with expectedVersion, also hears out notifications in flight while the conversation is suspect (not live)", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    g.config.live = false; // a held-back notification made the conversation suspect: fast polling
+    clock.at(120, () =>
+      g.push({ participant: { id: "p", conversationId: "c", purpose: "unknown", attributes: { a: "theirs", other: "x" } }, changedKeys: ["a"], unconfirmed: true }),
+    );
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    // The read at 40 ms shows the write; the held-back notification at 120 ms is still heard.
+    expect(outcome).toMatchObject({ kind: "conflict", writeApplied: true, conflictingKeys: ["a"] });
+    expect(clock.now()).toBe(120);
+  });
+
+  it("with expectedVersion and nothing more in flight, a fallback read confirms after catchUpMs", async () => {
+    const { clock, g, updater } = setup();
+    g.config.dropEvents = true;
+    const outcome = await clock.run(updater.update(request({ a: "1" }, attributesVersion({ a: "0", other: "x" }))));
+    expect(outcome).toMatchObject({ kind: "updated", confirmedBy: "read", confirmedAfterMs: 1_250 });
   });
 
   it("with expectedVersion, answers VersionConflict without writeApplied when another writer replaced a written key first", async () => {

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe("countUpstreamRequests", () => {
-  it("counts conversation GETs, attribute PATCHes and all /api/v2 requests on the emulator's port only", async () => {
+  it("counts conversation GETs, attribute PATCHes (also per conversation) and all /api/v2 requests on the emulator's port only", async () => {
     const token = await getToken(emulator.url);
     const counter = countUpstreamRequests(emulator.port);
     try {
@@ -39,7 +39,12 @@ describe("countUpstreamRequests", () => {
       await fetch(`${emulator.url}/emulator/log`);
       const otherPort = (other.address() as AddressInfo).port;
       await fetch(`http://127.0.0.1:${otherPort}/api/v2/conversations/x`);
-      expect(requestsBetween(before, counter.snapshot())).toEqual({ conversationGets: 2, attributePatches: 1, api: 4 });
+      expect(requestsBetween(before, counter.snapshot())).toEqual({
+        conversationGets: 2,
+        attributePatches: 1,
+        api: 4,
+        byConversation: { [IDS.conversation(1)]: 2, [IDS.conversation(2)]: 1 },
+      });
     } finally {
       counter.close();
     }

@@ -207,6 +207,18 @@ describe("ended conversations and disconnected participants", () => {
   });
 });
 
+describe('clearing a key with ""', () => {
+  it('stores "" by default, and removes the key under clearedAttributes "removed"', async () => {
+    await api(emulator.url, token, "PATCH", callPath(), { attributes: { "crm.caseId": "" } });
+    await flush();
+    expect(await customerAttributes()).toEqual({ "crm.caseId": "", "customer.tier": "gold" });
+    await setFaults(emulator.url, { clearedAttributes: "removed", visibilityDelayMs: { min: 60_000, max: 60_000 }, heartbeatIntervalMs: 0 });
+    await api(emulator.url, token, "PATCH", callPath(), { attributes: { "customer.tier": "", added: "x" } });
+    await flush();
+    expect(await customerAttributes()).toEqual({ "crm.caseId": "", added: "x" });
+  });
+});
+
 describe("visibility", () => {
   it("a GET right after the 202 does not show the write; after the log's visibleAt it does", async () => {
     const res = asData<unknown>(await sdk.conversations.patchConversationsCallParticipantAttributes(C1, P1, { attributes: { "crm.caseId": "CASE-9" } }));

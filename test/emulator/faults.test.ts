@@ -25,6 +25,7 @@ const DEFAULTS = {
   rateLimitPerMinute: 300,
   maxBodyBytes: 65536,
   endedConversationWrites: "accept",
+  clearedAttributes: "empty",
   dropRate: 0,
   duplicateRate: 0,
   crossSocketDuplicateRate: 0,

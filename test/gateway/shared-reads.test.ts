@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Client } from "graphql-ws";
-import { AttributesChangedDocument, FreshParticipantDocument } from "../generated/graphql.js";
+import { AttributesChangedDocument, FreshParticipantDocument, UpdateAttributesDocument } from "../generated/graphql.js";
 import { control, createCall, gqlData, setFaults, startStack, subscribe, wsClient, type Stack, type TestCall } from "../support/stack.js";
 
 const QUEUE = "a0000000-0000-4000-8000-0000000000f1";
@@ -62,6 +62,40 @@ describe("shared conversation reads", () => {
 
     expect((await query(true))?.participant?.attributes["crm.caseId"]).toBe("CASE-2");
     expect(await reads()).toBe(baseline + 1);
+    sub.stop();
+  });
+
+  it('does not serve a key cleared with "" from the change log when Genesys removes cleared keys', async () => {
+    // Whether Genesys stores "" or drops the key is unknown (README "Writing attributes"): the
+    // emulator's clearedAttributes fault makes it drop them, so reads and notifications lack the key.
+    await setFaults(stack.emulator.url, { clearedAttributes: "removed" });
+    const sub = subscribe(client, AttributesChangedDocument, { conversationId: call.conversationId, includeSnapshot: true });
+    await sub.next(); // the customer's snapshot (the agent's follows)
+    expect((await query())?.participant?.attributes).toEqual({ "crm.caseId": "CASE-1" });
+
+    // Through the gateway: once it answered AttributesUpdated, the log must not show the key.
+    const cleared = await gqlData(stack.gateway.url, UpdateAttributesDocument, {
+      input: { conversationId: call.conversationId, participantId: call.customerId, attributes: { "crm.caseId": "" } },
+    });
+    expect(cleared.updateAttributes.__typename).toBe("AttributesUpdated");
+    const nextChange = async () => {
+      for (;;) {
+        const event = (await sub.next()).data?.attributesChanged;
+        if (event && !event.snapshot && event.participantId === call.customerId) return event;
+      }
+    };
+    expect(await nextChange()).toMatchObject({ changes: [{ key: "crm.caseId", previous: "CASE-1", value: null }], attributes: {} });
+    const baseline = await reads();
+    expect((await query())?.participant?.attributes).toEqual({});
+    expect(await reads()).toBe(baseline); // served from the log, not by a GET
+
+    // Behind the gateway's back: set, then clear with the SDK; the log follows both.
+    await stack.sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes: { "crm.caseId": "CASE-3" } });
+    expect((await nextChange()).attributes).toEqual({ "crm.caseId": "CASE-3" });
+    await stack.sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes: { "crm.caseId": "" } });
+    expect((await nextChange()).changes).toEqual([{ key: "crm.caseId", previous: "CASE-3", value: null }]);
+    expect((await query())?.participant?.attributes).toEqual({});
+    expect((await query(true))?.participant?.attributes).toEqual({});
     sub.stop();
   });
 });
