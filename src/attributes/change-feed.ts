@@ -730,9 +730,11 @@ export class AttributeChangeFeed {
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
     await Promise.all(
       topics.map(async (topic) => {
+        const c = conversationOfTopic(topic);
+        // A re-read after a gap is under way: it proves the topic once applied.
+        if (c !== undefined && this.resyncing.has(c)) return;
         const proven = this.beginContinuity([topic]);
         let known = true;
-        const c = conversationOfTopic(topic);
         if (c !== undefined && !this.tracker.isKnown(c)) known = await limit(() => this.readWithRetries(c, false));
         const q = queueOfTopic(topic);
         if (q !== undefined && !this.seededQueues.has(q)) {

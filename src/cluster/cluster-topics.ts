@@ -88,7 +88,9 @@ export interface ClusterTopicsEvents {
   reconnected: [string[]];
   /**
    * (Holder) topics newly subscribed for the cluster's union at a poll (not for this instance's
-   * own acquire, whose caller reads its baseline): the feed reads what they cover.
+   * own acquire, whose caller reads its baseline), and topics held before that another instance
+   * now wants and that were never proven continuous (once each): the feed reads what they cover
+   * and proves them ({@link ClusterTopics.beginContinuity}).
    */
   subscribed: [string[]];
   /** This instance became the holder and has subscribed these topics (the cluster's union). */
@@ -115,6 +117,8 @@ interface Holding {
   since: Map<string, number>;
   /** Topic → gaps seen (reconnects, releases): a proof begun before the latest one is void. */
   gaps: Map<string, number>;
+  /** Topics proven once on this holding, or announced with `subscribed` to be proven (never announced twice). */
+  announced: Set<string>;
 }
 
 /** See the file comment. */
@@ -281,6 +285,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       for (const [t, gaps] of begun) {
         if ((holding.gaps.get(t) ?? 0) !== gaps || !holding.pool.isLive(t) || holding.since.has(t)) continue;
         holding.since.set(t, seq);
+        holding.announced.add(t);
         changed = true;
       }
       if (changed) this.publishSoon();
@@ -317,7 +322,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       maxTopicsPerChannel: this.options.maxTopicsPerChannel,
       maxChannels: this.options.maxChannels,
     });
-    const holding: Holding = { fence, pool, held: new Set(), pending: new Map(), since: new Map(), gaps: new Map() };
+    const holding: Holding = { fence, pool, held: new Set(), pending: new Map(), since: new Map(), gaps: new Map(), announced: new Set() };
     pool.on("event", (envelope) => {
       if (this.holding === holding) this.emit("event", envelope);
     });
@@ -375,7 +380,14 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     await this.hold(holding, [...wanted], false);
     await this.publish(holding);
     const added = [...holding.held].filter((t) => !before.has(t) && !this.options.demand.holds(t));
-    if (added.length > 0 && this.holding === holding && holding.electedDone) this.emit("subscribed", added);
+    // Held for this instance's own writes before another instance wanted them: never proven
+    // continuous for the cluster; announced once so the feed reads their baseline and proves them.
+    const unproven = [...before].filter((t) => holding.held.has(t) && this.union.has(t) && !holding.announced.has(t) && holding.pool.isLive(t));
+    const announce = [...added, ...unproven];
+    if (announce.length > 0 && this.holding === holding && holding.electedDone) {
+      for (const t of announce) holding.announced.add(t);
+      this.emit("subscribed", announce);
+    }
   }
 
   /**

@@ -209,4 +209,31 @@ describe.skipIf(!hasRedisServer)("cluster change feed", () => {
     await onB.return?.();
     await stream.return?.();
   });
+
+  it("a topic the holder held for its own write before another instance subscribed it is proven continuous too", async () => {
+    const a = await instance("a");
+    await expect.poll(() => a.feed.role).toBe("holder");
+    const b = await instance("b");
+    const c = await instance("c");
+    const created = await control("POST", "/conversations", { queueId: QUEUE, participants: [{ purpose: "customer", name: "Bo", address: "tel:+15550002", attributes: { a: "1" } }] });
+    const conversationId = created.body.id as string;
+    const participantId = (created.body.participants as Array<{ id: string; purpose: string }>).find((p) => p.purpose === "customer")!.id;
+    const topic = conversationAttributesTopic(conversationId);
+    // A write's verify loop on the holder holds the topic (no subscriber, no baseline read).
+    const confirming = await a.feed.watchParticipant(conversationId, participantId);
+    expect(confirming).toBeDefined();
+    expect(await a.topics.continuousSince(topic)).toBeUndefined();
+    const stream = await b.feed.subscribe({ conversationId, participantId }, { includeSnapshot: true });
+    await next(stream);
+    await expect.poll(() => c.topics.continuousSince(topic)).toBeTypeOf("number");
+    await sdk.conversations.patchConversationParticipantAttributes(conversationId, participantId, { attributes: { a: "2" } });
+    const seen = await next(stream);
+    await sdk.conversations.patchConversationParticipantAttributes(conversationId, participantId, { attributes: { a: "3" } });
+    await next(stream);
+    const resumed = await c.feed.subscribe({ conversationId, participantId }, { after: seen.cursor });
+    expect(await next(resumed)).toMatchObject({ changes: [{ key: "a", previous: "2", value: "3" }] });
+    await resumed.return?.();
+    await stream.return?.();
+    confirming!.close();
+  });
 });
