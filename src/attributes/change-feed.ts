@@ -320,8 +320,13 @@ export class AttributeChangeFeed {
    * Starts a subscription: resolves once its Genesys topic is subscribed, its baseline known and
    * its start (`after` replay or snapshot) prepared, to an async iterator of stream items.
    * Ending the iterator (`return()`) releases the watch (after `lingerMs`).
+   * `after` is accepted when this feed has watched the conversation or queue since at or before
+   * the cursor, or (clusters) the channel holder has had its topic live with no gap since at or
+   * before it ({@link TopicSubscriptions.continuousSince}); the stream is registered for live
+   * entries before the replay is read, so it goes on live with no gap and no duplicate.
    * @throws CursorExpiredError for an `after` the log cannot resume from, or from a position
-   *   where the gateway was not watching this conversation or queue (changes would be missing);
+   *   where neither this feed nor the cluster's holder was watching this conversation or queue
+   *   continuously (changes would be missing; never a partial replay);
    *   TopicLimitError when every notification channel is full; GenesysError when the topic
    *   cannot be subscribed, or (with `includeSnapshot`) the current state cannot be read.
    */
