@@ -82,6 +82,22 @@ export interface TopicSubscriptions {
   isWanted?(topic: string): boolean;
   /** Every topic wanted in the cluster, as last known (absent: only this feed's own watches). */
   wantedTopics?(): string[];
+  /**
+   * (Clusters) The log `seq` since which the cluster's appender (the channel holder) has had the
+   * topic live with no gap, so every change of what it covers after that seq is in the log; on
+   * a follower as the holder published it (cluster/live-topics.ts, read afresh). Undefined when
+   * the topic is not live, a gap's or a takeover's re-read is still open, or no holder is known
+   * (never rejects: unknown is undefined). Absent (one process): only this feed's own watches
+   * count for `after`.
+   */
+  continuousSince?(topic: string): Promise<number | undefined>;
+  /**
+   * (Clusters, holder) Starts proving `topics` continuous: call before the (re-)read of what they
+   * cover, then call the returned function with the log's `headSeq()` once that read has been
+   * applied: each topic still live with no gap opened in between is then continuous since that
+   * seq (see {@link continuousSince}). A no-op when absent or not the holder.
+   */
+  beginContinuity?(topics: string[]): (seq: number) => void;
 }
 
 /** A feed's part in a cluster: the `holder` decides and appends; a `follower` only absorbs and fans out. */
@@ -178,7 +194,7 @@ export class AttributeChangeFeed {
   /** Keyed `c:{conversationId}` / `q:{queueId}`. */
   private readonly watches = new Map<string, Watch>();
   /** Queues whose baseline listing ran while they were watched. */
-  private readonly seededQueues = new Map<string, Promise<void>>();
+  private readonly seededQueues = new Map<string, Promise<unknown>>();
   /** Queues whose baseline listing succeeded: background reconciliation re-lists them. */
   private readonly listedQueues = new Set<string>();
   private readonly now: () => number;
@@ -304,8 +320,13 @@ export class AttributeChangeFeed {
    * Starts a subscription: resolves once its Genesys topic is subscribed, its baseline known and
    * its start (`after` replay or snapshot) prepared, to an async iterator of stream items.
    * Ending the iterator (`return()`) releases the watch (after `lingerMs`).
+   * `after` is accepted when this feed has watched the conversation or queue since at or before
+   * the cursor, or (clusters) the channel holder has had its topic live with no gap since at or
+   * before it ({@link TopicSubscriptions.continuousSince}); the stream is registered for live
+   * entries before the replay is read, so it goes on live with no gap and no duplicate.
    * @throws CursorExpiredError for an `after` the log cannot resume from, or from a position
-   *   where the gateway was not watching this conversation or queue (changes would be missing);
+   *   where neither this feed nor the cluster's holder was watching this conversation or queue
+   *   continuously (changes would be missing; never a partial replay);
    *   TopicLimitError when every notification channel is full; GenesysError when the topic
    *   cannot be subscribed, or (with `includeSnapshot`) the current state cannot be read.
    */
@@ -314,11 +335,17 @@ export class AttributeChangeFeed {
     const queueId = conversationId === undefined ? filter.queueId : undefined;
     if (conversationId === undefined && queueId === undefined) throw new Error("a filter needs conversationId or queueId");
     const key = conversationId !== undefined ? `c:${conversationId}` : `q:${queueId}`;
+    const topic = conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!);
     if (start.after !== undefined) {
       try {
         await this.options.log.check(start.after);
+        const seq = this.options.log.seqOf(start.after);
+        // Watched here since the cursor, or (clusters) live on the holder with no gap since it.
         const since = this.watches.get(key)?.sinceSeq;
-        if (since === undefined || this.options.log.seqOf(start.after) < since) {
+        const local = since !== undefined && seq >= since;
+        const clusterSince = local ? undefined : await this.options.topics.continuousSince?.(topic);
+        const cluster = clusterSince !== undefined && seq >= clusterSince;
+        if (!local && !cluster) {
           throw new CursorExpiredError(
             `the gateway was not watching this ${conversationId !== undefined ? "conversation" : "queue"} continuously since that cursor, so changes may be missing`,
           );
@@ -355,12 +382,17 @@ export class AttributeChangeFeed {
     // Registered before anything is read: whatever is appended from now on reaches the stream.
     this.register(index, indexKey, subscriber);
     try {
-      const watch = this.watch(key, conversationId !== undefined ? conversationAttributesTopic(conversationId) : queueConversationsTopic(queueId!));
+      const watch = this.watch(key, topic);
       watch.subscribed = true;
       watching = true;
       await watch.ready;
-      if (conversationId !== undefined) await this.baselineConversation(conversationId, watch, start.includeSnapshot === true);
-      else await this.baselineQueue(queueId!, start.includeSnapshot === true);
+      // The holder proves the topic continuous once its baseline is known (clusters; no-op otherwise).
+      const proven = this.beginContinuity([topic]);
+      const known =
+        conversationId !== undefined
+          ? await this.baselineConversation(conversationId, watch, start.includeSnapshot === true)
+          : await this.baselineQueue(queueId!, start.includeSnapshot === true);
+      if (known) proven(this.options.log.headSeq());
       if (start.after !== undefined) subscriber.stream.startAfter(start.after);
       else if (start.includeSnapshot) {
         const ids = conversationId !== undefined ? [conversationId] : this.tracker.conversationsInQueue(queueId!).filter((id) => this.tracker.endedAt(id) === undefined);
@@ -600,19 +632,25 @@ export class AttributeChangeFeed {
     return participants;
   }
 
-  private async baselineConversation(conversationId: string, watch: Watch, required: boolean): Promise<void> {
-    if (this.tracker.isKnown(conversationId)) return;
+  /** Reads the conversation's baseline unless known; false when the read failed (and was not `required`). */
+  private async baselineConversation(conversationId: string, watch: Watch, required: boolean): Promise<boolean> {
+    if (this.tracker.isKnown(conversationId)) return true;
     try {
       // Shared by every subscriber of a burst: they all wait for the same read after the topic.
       await this.reads.read(conversationId, watch.readMark);
+      return true;
     } catch (error) {
       if (required) throw error;
       this.options.logger.warn({ err: String(error), conversationId }, "could not read initial state");
+      return false;
     }
   }
 
-  /** Lists the queue's live conversations once while it is watched, and reads those not known yet. */
-  private async baselineQueue(queueId: string, required: boolean): Promise<void> {
+  /**
+   * Lists the queue's live conversations once while it is watched, and reads those not known yet.
+   * False when the listing failed (and was not `required`).
+   */
+  private async baselineQueue(queueId: string, required: boolean): Promise<boolean> {
     let seeding = this.seededQueues.get(queueId);
     if (!seeding) {
       const started = this.discover(queueId, false);
@@ -629,18 +667,26 @@ export class AttributeChangeFeed {
     }
     try {
       await seeding;
+      return true;
     } catch (error) {
       if (required) throw error;
       this.options.logger.warn({ err: String(error), queueId }, "could not list the queue's conversations; first events will list every key");
+      return false;
     }
+  }
+
+  /** The holder's {@link TopicSubscriptions.beginContinuity} (a no-op on a follower or in one process). */
+  private beginContinuity(topics: string[]): (seq: number) => void {
+    if (this.currentRole !== "holder" || topics.length === 0) return () => undefined;
+    return this.options.topics.beginContinuity?.(topics) ?? (() => undefined);
   }
 
   /**
    * Lists a queue's live conversations and reads them: those not known yet (`fresh` false:
-   * baseline), or all of them (`fresh`: after a gap).
+   * baseline), or all of them (`fresh`: after a gap). Resolves true when every read succeeded.
    * @throws GenesysError when the listing fails.
    */
-  private async discover(queueId: string, fresh: boolean): Promise<void> {
+  private async discover(queueId: string, fresh: boolean): Promise<boolean> {
     const listing = await this.options.genesys.listQueueConversations(queueId);
     if (listing.truncated) this.options.logger.warn({ queueId, listed: listing.conversationIds.length }, "queue observations truncated; some conversations are found only by their next event");
     const ids = new Set(listing.conversationIds);
@@ -650,11 +696,12 @@ export class AttributeChangeFeed {
       this.tracker.addQueue(id, queueId);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
-    await Promise.all(
+    const done = await Promise.all(
       [...ids]
         .filter((id) => fresh || !this.tracker.isKnown(id))
         .map((id) => limit(() => this.readWithRetries(id, fresh))),
     );
+    return done.every(Boolean);
   }
 
   /**
@@ -679,8 +726,9 @@ export class AttributeChangeFeed {
 
   /**
    * Holder: reads the baseline of conversations (and lists queues) that topics wanted by other
-   * instances cover and this tracker does not know yet, at `background` priority. Failures are
-   * left to reconciliation.
+   * instances cover and this tracker does not know yet, at `background` priority, then proves
+   * each topic whose baseline is known continuous (clusters: `after` is accepted on every
+   * instance from then on). Failures are left to reconciliation (those topics are not proven).
    */
   private async baselineWanted(topics: string[]): Promise<void> {
     if (this.currentRole !== "holder") return;
@@ -688,11 +736,19 @@ export class AttributeChangeFeed {
     await Promise.all(
       topics.map(async (topic) => {
         const c = conversationOfTopic(topic);
-        if (c !== undefined && !this.tracker.isKnown(c)) await limit(() => this.readWithRetries(c, false));
+        // A re-read after a gap is under way: it proves the topic once applied.
+        if (c !== undefined && this.resyncing.has(c)) return;
+        const proven = this.beginContinuity([topic]);
+        let known = true;
+        if (c !== undefined && !this.tracker.isKnown(c)) known = await limit(() => this.readWithRetries(c, false));
         const q = queueOfTopic(topic);
         if (q !== undefined && !this.seededQueues.has(q)) {
-          await this.discover(q, false).catch((error: unknown) => this.options.logger.warn({ err: String(error), queueId: q }, "could not list a queue another instance watches"));
+          known = await this.discover(q, false).catch((error: unknown) => {
+            this.options.logger.warn({ err: String(error), queueId: q }, "could not list a queue another instance watches");
+            return false;
+          });
         }
+        if (known) proven(this.options.log.headSeq());
       }),
     );
   }
@@ -700,21 +756,31 @@ export class AttributeChangeFeed {
   /**
    * After a channel reconnect (or a takeover: `all`): re-reads what its topics cover; queue topics
    * also list the queue. Without `all` only topics watched here or elsewhere in the cluster count.
+   * (Clusters, holder) each topic whose re-read succeeded is proven continuous from the log head
+   * once its re-read has been applied: a cursor from before the gap is not accepted for it on
+   * instances that did not watch it themselves.
    */
   private async resync(topics: string[], all = false): Promise<void> {
-    const conversations = new Set<string>();
-    const queues: string[] = [];
+    const conversations = new Map<string, string>();
+    const queues = new Map<string, string>();
     for (const topic of topics) {
       const c = conversationOfTopic(topic);
-      if (c !== undefined && (all || this.watches.has(`c:${c}`) || this.wanted(topic))) conversations.add(c);
+      if (c !== undefined && (all || this.watches.has(`c:${c}`) || this.wanted(topic))) conversations.set(c, topic);
       const q = queueOfTopic(topic);
-      if (q !== undefined && (all || this.watches.has(`q:${q}`) || this.wanted(topic))) queues.push(q);
+      if (q !== undefined && (all || this.watches.has(`q:${q}`) || this.wanted(topic))) queues.set(q, topic);
     }
     const limit = pLimit(this.options.resyncConcurrency ?? 8);
-    for (const id of conversations) this.resyncing.set(id, (this.resyncing.get(id) ?? 0) + 1);
+    for (const id of conversations.keys()) this.resyncing.set(id, (this.resyncing.get(id) ?? 0) + 1);
+    const prove = (topic: string) => {
+      const proven = this.beginContinuity([topic]);
+      return (ok: boolean) => {
+        if (ok) proven(this.options.log.headSeq());
+      };
+    };
     const reread = async (id: string) => {
+      const proven = prove(conversations.get(id)!);
       try {
-        await this.readWithRetries(id, true);
+        proven(await this.readWithRetries(id, true));
       } finally {
         const n = (this.resyncing.get(id) ?? 1) - 1;
         if (n > 0) this.resyncing.set(id, n);
@@ -722,10 +788,11 @@ export class AttributeChangeFeed {
       }
     };
     await Promise.all([
-      ...[...conversations].map((id) => limit(() => reread(id))),
-      ...queues.map(async (q) => {
+      ...[...conversations.keys()].map((id) => limit(() => reread(id))),
+      ...[...queues].map(async ([q, topic]) => {
+        const proven = prove(topic);
         try {
-          await this.discover(q, true);
+          proven(await this.discover(q, true));
         } catch (error) {
           this.options.logger.warn({ err: String(error), queueId: q }, "queue listing after reconnect failed; re-reading its known conversations");
           await Promise.all(this.tracker.conversationsInQueue(q).map((id) => limit(() => this.readWithRetries(id, true))));
@@ -734,16 +801,17 @@ export class AttributeChangeFeed {
     ]);
   }
 
-  private async readWithRetries(conversationId: string, fresh: boolean): Promise<void> {
+  /** Reads a conversation at `background` priority, retrying after `resyncRetryDelaysMs`; false when every attempt failed (logged). */
+  private async readWithRetries(conversationId: string, fresh: boolean): Promise<boolean> {
     const delays = this.options.resyncRetryDelaysMs ?? [500, 1_000, 2_000];
     for (let attempt = 0; ; attempt++) {
       try {
         await this.reads.read(conversationId, fresh ? this.reads.mark() : -1, "background");
-        return;
+        return true;
       } catch (error) {
         if (attempt >= delays.length) {
           this.options.logger.warn({ err: String(error), conversationId }, "re-read failed; left to reconciliation");
-          return;
+          return false;
         }
         await new Promise((resolve) => setTimeout(resolve, delays[attempt]).unref());
       }

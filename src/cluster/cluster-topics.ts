@@ -16,6 +16,11 @@
  *   heartbeat has not expired and the topic is in the set.
  * - `subscribed(topics)` on the holder when the union grew by topics only other instances want,
  *   so the holder's feed reads their baseline.
+ * - Continuity for `after` on every instance: the holder's feed proves a topic continuous once
+ *   its baseline, reconnect re-read or takeover re-read is applied ({@link ClusterTopics.beginContinuity});
+ *   the holder publishes, with the live set, the log seq since which each topic has been live
+ *   with no gap. A reconnect of its channel, a release or a new holder starts it over. Every
+ *   instance's {@link ClusterTopics.continuousSince} answers from it (a follower: from its fresh view).
  * - Role changes: `holding(topics)` once a newly elected holder has subscribed the union (the
  *   feed then re-reads what those topics cover: {@link followClusterRole}); `following` when it
  *   is deposed (its channels are closed at once, so it never kicks the new holder's sockets).
@@ -83,7 +88,9 @@ export interface ClusterTopicsEvents {
   reconnected: [string[]];
   /**
    * (Holder) topics newly subscribed for the cluster's union at a poll (not for this instance's
-   * own acquire, whose caller reads its baseline): the feed reads what they cover.
+   * own acquire, whose caller reads its baseline), and topics held before that another instance
+   * now wants and that were never proven continuous (once each): the feed reads what they cover
+   * and proves them ({@link ClusterTopics.beginContinuity}).
    */
   subscribed: [string[]];
   /** This instance became the holder and has subscribed these topics (the cluster's union). */
@@ -106,6 +113,12 @@ interface Holding {
   published?: string;
   /** `holding` was emitted (later additions are announced with `subscribed`). */
   electedDone?: boolean;
+  /** Topic → the log seq since which it has been live with no gap (proven by the feed). */
+  since: Map<string, number>;
+  /** Topic → gaps seen (reconnects, releases): a proof begun before the latest one is void. */
+  gaps: Map<string, number>;
+  /** Topics proven once on this holding, or announced with `subscribed` to be proven (never announced twice). */
+  announced: Set<string>;
 }
 
 /** See the file comment. */
@@ -118,7 +131,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   /** Topic → when Genesys refused it (epoch ms) and why (holder). */
   private readonly refused = new Map<string, { at: number; reason: string }>();
   /** A follower's view of the holder's live set. */
-  private view?: { version: number; topics: Set<string>; refused: Record<string, string>; fetchedAt: number };
+  private view?: { version: number; topics: Set<string>; refused: Record<string, string>; since: Record<string, number>; fetchedAt: number };
   /** The follower's live-set read in flight. */
   private viewing?: Promise<ClusterTopics["view"]>;
   /** The union of every instance's demand at the last successful read. */
@@ -242,6 +255,51 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     return view !== undefined && this.timers.now() - view.fetchedAt <= 2 * this.pollMs && view.topics.has(topic);
   }
 
+  /**
+   * The log seq since which the holder has had the topic live with no gap (TopicSubscriptions
+   * `continuousSince`): on the holder from its own record while the pool has the topic live; on a
+   * follower from what the holder published, read afresh (one Redis round trip, shared with any
+   * read in flight). Undefined otherwise, also when Redis cannot be read. Never rejects.
+   */
+  async continuousSince(topic: string): Promise<number | undefined> {
+    const holding = this.holding;
+    if (holding) return holding.pool.isLive(topic) ? holding.since.get(topic) : undefined;
+    const view = await this.refreshView();
+    if (this.holding) return this.continuousSince(topic);
+    return view && this.isLive(topic) ? view.since[topic] : undefined;
+  }
+
+  /**
+   * Holder: starts proving `topics` continuous (TopicSubscriptions `beginContinuity`). The
+   * returned function records `seq` for each topic that is still live on this holding with no
+   * reconnect or release since this call and no earlier proof (the earliest stands), and
+   * publishes it. On a follower, or once deposed, it does nothing.
+   */
+  beginContinuity(topics: string[]): (seq: number) => void {
+    const holding = this.holding;
+    if (!holding) return () => undefined;
+    const begun = topics.map((t) => [t, holding.gaps.get(t) ?? 0] as const);
+    return (seq) => {
+      if (this.holding !== holding) return;
+      let changed = false;
+      for (const [t, gaps] of begun) {
+        if ((holding.gaps.get(t) ?? 0) !== gaps || !holding.pool.isLive(t) || holding.since.has(t)) continue;
+        holding.since.set(t, seq);
+        holding.announced.add(t);
+        changed = true;
+      }
+      if (changed) this.publishSoon();
+    };
+  }
+
+  /** Holder: the topics' continuity is broken (a gap, or no longer held): proofs start over. */
+  private breakContinuity(holding: Holding, topics: Iterable<string>): void {
+    for (const t of topics) {
+      holding.since.delete(t);
+      holding.gaps.set(t, (holding.gaps.get(t) ?? 0) + 1);
+    }
+  }
+
   private async becomeHolder(fence: number): Promise<void> {
     if (!this.running) return;
     const slots = await this.options.directory.load().catch((error: unknown) => {
@@ -264,12 +322,14 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       maxTopicsPerChannel: this.options.maxTopicsPerChannel,
       maxChannels: this.options.maxChannels,
     });
-    const holding: Holding = { fence, pool, held: new Set(), pending: new Map() };
+    const holding: Holding = { fence, pool, held: new Set(), pending: new Map(), since: new Map(), gaps: new Map(), announced: new Set() };
     pool.on("event", (envelope) => {
       if (this.holding === holding) this.emit("event", envelope);
     });
     pool.on("reconnected", (topics) => {
       if (this.holding !== holding) return;
+      // Events were lost in the gap: continuous again once the feed's re-read is applied.
+      this.breakContinuity(holding, topics);
       this.publishSoon();
       this.emit("reconnected", topics);
     });
@@ -313,13 +373,21 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
     const wanted = new Set([...union, ...this.options.demand.local()]);
     const removed = [...holding.held].filter((t) => !wanted.has(t));
     for (const t of removed) holding.held.delete(t);
+    this.breakContinuity(holding, removed);
     if (removed.length > 0) await holding.pool.release(removed).catch(() => undefined);
     for (const t of this.refused.keys()) if (!wanted.has(t)) this.refused.delete(t);
     const before = new Set(holding.held);
     await this.hold(holding, [...wanted], false);
     await this.publish(holding);
     const added = [...holding.held].filter((t) => !before.has(t) && !this.options.demand.holds(t));
-    if (added.length > 0 && this.holding === holding && holding.electedDone) this.emit("subscribed", added);
+    // Held for this instance's own writes before another instance wanted them: never proven
+    // continuous for the cluster; announced once so the feed reads their baseline and proves them.
+    const unproven = [...before].filter((t) => holding.held.has(t) && this.union.has(t) && !holding.announced.has(t) && holding.pool.isLive(t));
+    const announce = [...added, ...unproven];
+    if (announce.length > 0 && this.holding === holding && holding.electedDone) {
+      for (const t of announce) holding.announced.add(t);
+      this.emit("subscribed", announce);
+    }
   }
 
   /**
@@ -369,12 +437,19 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
   /** Holder: publishes the live set (the whole state when it changed, else a heartbeat). */
   private async publish(holding: Holding): Promise<void> {
     const topics = [...holding.held].filter((t) => holding.pool.isLive(t)).sort();
+    // Not live now: whatever happens before it is live again is a gap.
+    this.breakContinuity(holding, [...holding.since.keys()].filter((t) => !holding.pool.isLive(t)));
     const refused: Record<string, string> = {};
     for (const [t, r] of this.refused) refused[t] = r.reason;
-    const signature = JSON.stringify([topics, refused]);
+    const since: Record<string, number> = {};
+    for (const t of topics) {
+      const seq = holding.since.get(t);
+      if (seq !== undefined) since[t] = seq;
+    }
+    const signature = JSON.stringify([topics, refused, since]);
     try {
-      let result = await this.options.live.publish(holding.fence, this.liveTtlMs, signature === holding.published ? undefined : { topics, refused });
-      if (result === "missing") result = await this.options.live.publish(holding.fence, this.liveTtlMs, { topics, refused });
+      let result = await this.options.live.publish(holding.fence, this.liveTtlMs, signature === holding.published ? undefined : { topics, refused, since });
+      if (result === "missing") result = await this.options.live.publish(holding.fence, this.liveTtlMs, { topics, refused, since });
       if (result === "stale") {
         this.options.holder.stepDown("the live topics were refused: another instance holds the channels lease");
         return;
@@ -422,7 +497,7 @@ export class ClusterTopics extends EventEmitter<ClusterTopicsEvents> implements 
       const read = await this.options.live.read(this.view?.version);
       const fetchedAt = this.timers.now();
       if (!read) this.view = undefined;
-      else if (read.topics && read.refused) this.view = { version: read.version, topics: new Set(read.topics), refused: read.refused, fetchedAt };
+      else if (read.topics && read.refused) this.view = { version: read.version, topics: new Set(read.topics), refused: read.refused, since: read.since ?? {}, fetchedAt };
       else if (this.view) this.view.fetchedAt = fetchedAt;
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, "could not read the holder's live topics");

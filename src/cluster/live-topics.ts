@@ -4,8 +4,12 @@
  * Genesys refused, and a heartbeat that says the holder is alive. A follower's
  * `isLive(topic)` is true only while the heartbeat is fresh and the topic is in the set.
  *
+ * With each live topic the holder publishes the log `seq` since which it has held it live with
+ * no gap (its takeover or reconnect re-read of the topic applied), so every instance can accept a
+ * resume cursor at or after it (see change-feed.ts `continuousSince`).
+ *
  * Redis keys: `<prefix>live-topics` (set), `<prefix>live-refused` (hash topic → reason),
- * `<prefix>live-heartbeat` (`<fence>:<version>` with a TTL). Publishing is fenced against the
+ * `<prefix>live-since` (JSON topic → seq), `<prefix>live-heartbeat` (`<fence>:<version>` with a TTL). Publishing is fenced against the
  * channels lease (only its current holder writes); `version` grows with every change of the set,
  * so a follower re-reads the members only when they changed.
  */
@@ -19,6 +23,12 @@ export interface LiveTopicsState {
   topics: string[];
   /** Topics Genesys refused, with its reason. */
   refused: Record<string, string>;
+  /**
+   * Live topics the holder has held with no gap since a log `seq` (topic → seq): every change of
+   * what they cover after that seq is in the change log. A live topic absent here is not proven
+   * continuous yet (its re-read after a takeover or reconnect is still open). Absent: none.
+   */
+  since?: Record<string, number>;
 }
 
 /** A follower's view of the holder's live topics. */
@@ -77,7 +87,7 @@ export class InMemoryLiveTopics implements LiveTopicsStore {
     if (current?.fence !== fence) return "stale";
     if (state) {
       this.version += 1;
-      this.state = { fence, version: this.version, topics: [...state.topics], refused: { ...state.refused } };
+      this.state = { fence, version: this.version, topics: [...state.topics], refused: { ...state.refused }, since: { ...state.since } };
     } else if (this.state && this.expiresAt > this.now()) this.state = { ...this.state, fence };
     else return "missing";
     this.expiresAt = this.now() + ttlMs;
@@ -87,14 +97,15 @@ export class InMemoryLiveTopics implements LiveTopicsStore {
   /** See {@link LiveTopicsStore.read}. */
   async read(knownVersion?: number) {
     if (!this.state || this.expiresAt <= this.now()) return undefined;
-    const { fence, version, topics, refused } = this.state;
-    return knownVersion === version ? { fence, version } : { fence, version, topics: [...topics], refused: { ...refused } };
+    const { fence, version, topics, refused, since } = this.state;
+    return knownVersion === version ? { fence, version } : { fence, version, topics: [...topics], refused: { ...refused }, since: { ...since } };
   }
 }
 
 /**
- * KEYS[1] lease, KEYS[2] set, KEYS[3] refused hash, KEYS[4] heartbeat, KEYS[5] version counter;
- * ARGV[1] fence, ARGV[2] ttl ms, ARGV[3] "1" to replace the state, ARGV[4] refused JSON, ARGV[5..] topics.
+ * KEYS[1] lease, KEYS[2] set, KEYS[3] refused hash, KEYS[4] heartbeat, KEYS[5] version counter,
+ * KEYS[6] since (JSON string); ARGV[1] fence, ARGV[2] ttl ms, ARGV[3] "1" to replace the state,
+ * ARGV[4] refused JSON, ARGV[5] since JSON, ARGV[6..] topics.
  */
 const PUBLISH = `
 local v = redis.call('GET', KEYS[1])
@@ -102,7 +113,8 @@ if not v or string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
 local version
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[2], KEYS[3])
-  for i = 5, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+  for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+  redis.call('SET', KEYS[6], ARGV[5])
   local refused = cjson.decode(ARGV[4])
   for topic, reason in pairs(refused) do redis.call('HSET', KEYS[3], topic, reason) end
   version = redis.call('INCR', KEYS[5])
@@ -115,18 +127,18 @@ redis.call('SET', KEYS[4], ARGV[1] .. ':' .. version, 'PX', ARGV[2])
 return 1
 `;
 
-/** KEYS[1] heartbeat, KEYS[2] set, KEYS[3] refused hash; ARGV[1] known version or ''. */
+/** KEYS[1] heartbeat, KEYS[2] set, KEYS[3] refused hash, KEYS[4] since; ARGV[1] known version or ''. */
 const READ = `
 local hb = redis.call('GET', KEYS[1])
 if not hb then return false end
 local fence, version = string.match(hb, '^(%d+):(%d+)$')
 if ARGV[1] == version then return {fence, version} end
-return {fence, version, redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+return {fence, version, redis.call('SMEMBERS', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('GET', KEYS[4]) or '{}'}
 `;
 
 interface LiveCommands {
-  gwLivePublish(lease: string, set: string, refused: string, heartbeat: string, version: string, fence: number, ttlMs: number, replace: string, refusedJson: string, ...topics: string[]): Promise<number>;
-  gwLiveRead(heartbeat: string, set: string, refused: string, knownVersion: string): Promise<[string, string, string[]?, string[]?] | null>;
+  gwLivePublish(lease: string, set: string, refused: string, heartbeat: string, version: string, since: string, fence: number, ttlMs: number, replace: string, refusedJson: string, sinceJson: string, ...topics: string[]): Promise<number>;
+  gwLiveRead(heartbeat: string, set: string, refused: string, since: string, knownVersion: string): Promise<[string, string, string[]?, string[]?, string?] | null>;
 }
 
 /** Options of {@link RedisLiveTopics}. */
@@ -141,14 +153,14 @@ export interface RedisLiveTopicsOptions {
 /** Live topics in Redis (keys in the file comment). */
 export class RedisLiveTopics implements LiveTopicsStore {
   private readonly redis: Redis & LiveCommands;
-  private readonly keys: { lease: string; set: string; refused: string; heartbeat: string; version: string };
+  private readonly keys: { lease: string; set: string; refused: string; heartbeat: string; version: string; since: string };
 
   /** @param options client, key prefix, lease key. */
   constructor(options: RedisLiveTopicsOptions) {
     const redis = options.redis as Redis & Partial<LiveCommands>;
     if (!redis.gwLivePublish) {
-      redis.defineCommand("gwLivePublish", { numberOfKeys: 5, lua: PUBLISH });
-      redis.defineCommand("gwLiveRead", { numberOfKeys: 3, lua: READ });
+      redis.defineCommand("gwLivePublish", { numberOfKeys: 6, lua: PUBLISH });
+      redis.defineCommand("gwLiveRead", { numberOfKeys: 4, lua: READ });
     }
     this.redis = redis as Redis & LiveCommands;
     const p = options.keyPrefix;
@@ -158,20 +170,21 @@ export class RedisLiveTopics implements LiveTopicsStore {
       refused: `${p}live-refused`,
       heartbeat: `${p}live-heartbeat`,
       version: `${p}live-version`,
+      since: `${p}live-since`,
     };
   }
 
   /** See {@link LiveTopicsStore.publish}; one round trip (topics in one script call: keep the set to the Genesys limits, 20 000). */
   async publish(fence: number, ttlMs: number, state?: LiveTopicsState): Promise<PublishResult> {
     const k = this.keys;
-    const answer = await this.redis.gwLivePublish(k.lease, k.set, k.refused, k.heartbeat, k.version, fence, ttlMs, state ? "1" : "0", JSON.stringify(state?.refused ?? {}), ...(state?.topics ?? []));
+    const answer = await this.redis.gwLivePublish(k.lease, k.set, k.refused, k.heartbeat, k.version, k.since, fence, ttlMs, state ? "1" : "0", JSON.stringify(state?.refused ?? {}), JSON.stringify(state?.since ?? {}), ...(state?.topics ?? []));
     return answer === 0 ? "stale" : answer === 2 ? "missing" : "ok";
   }
 
   /** See {@link LiveTopicsStore.read}; one round trip. */
   async read(knownVersion?: number) {
     const k = this.keys;
-    const answer = await this.redis.gwLiveRead(k.heartbeat, k.set, k.refused, knownVersion === undefined ? "" : String(knownVersion));
+    const answer = await this.redis.gwLiveRead(k.heartbeat, k.set, k.refused, k.since, knownVersion === undefined ? "" : String(knownVersion));
     if (!answer) return undefined;
     const fence = Number(answer[0]);
     const version = Number(answer[1]);
@@ -179,6 +192,18 @@ export class RedisLiveTopics implements LiveTopicsStore {
     const flat = answer[3] ?? [];
     const refused: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) refused[flat[i]!] = flat[i + 1]!;
-    return { fence, version, topics: answer[2] ?? [], refused };
+    return { fence, version, topics: answer[2] ?? [], refused, since: parseSince(answer[4]) };
   }
+}
+
+/** The published `since` JSON (topic → seq); entries that are not a finite number are dropped. */
+function parseSince(json: string | undefined): Record<string, number> {
+  const since: Record<string, number> = {};
+  try {
+    const parsed: unknown = JSON.parse(json ?? "{}");
+    if (parsed && typeof parsed === "object") for (const [topic, seq] of Object.entries(parsed)) if (typeof seq === "number" && Number.isFinite(seq)) since[topic] = seq;
+  } catch {
+    // An unreadable value proves nothing: no topic is continuous.
+  }
+  return since;
 }

@@ -8,6 +8,10 @@
  * - The holder crashes (stops renewing, its channel sockets go with it) and a write lands while
  *   nobody holds a socket: the other instance takes over within TTL + TTL/3, its re-read appends
  *   that write once, and it then decides notifications itself. Nothing is lost or duplicated.
+ * - `after` on an instance that never watched the conversation is accepted while the holder has
+ *   had its topic live with no gap since the cursor (published with the live topics); after a
+ *   socket drop of the holder's channel it is refused there (CURSOR_EXPIRED) for cursors before
+ *   the gap, accepted again from after the reconnect re-read.
  * Short lease TTLs (900 ms), event-driven waits (expect.poll), no sleeps.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +24,7 @@ import { RedisLeaseStore } from "../../src/cluster/lease.js";
 import { RedisLiveTopics } from "../../src/cluster/live-topics.js";
 import { RedisTopicDemand } from "../../src/cluster/topic-demand.js";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
+import { conversationAttributesTopic } from "../../src/genesys/attribute-events.js";
 import { NotificationChannel } from "../../src/genesys/notifications.js";
 import { toConversationSnapshot } from "../../src/genesys/participants.js";
 import { createLogger } from "../../src/logger.js";
@@ -161,5 +166,74 @@ describe.skipIf(!hasRedisServer)("cluster change feed", () => {
     expect(page.entries.map((e) => e.attributes.a)).toEqual(["3", "4"]);
     expect((await control("GET", "/notifications/channels")).body.entities).toHaveLength(1);
     await stream.return?.();
+  });
+
+  it("after on an instance that never watched the conversation: accepted while the holder had its topic live since the cursor; a socket drop after the cursor makes it CURSOR_EXPIRED there", async () => {
+    const a = await instance("a");
+    await expect.poll(() => a.feed.role).toBe("holder");
+    const b = await instance("b");
+    const c = await instance("c");
+    const created = await control("POST", "/conversations", {
+      queueId: QUEUE,
+      participants: [{ purpose: "customer", name: "Ann", address: "tel:+15550001", attributes: { a: "1" } }],
+    });
+    const conversationId = created.body.id as string;
+    const participantId = (created.body.participants as Array<{ id: string; purpose: string }>).find((p) => p.purpose === "customer")!.id;
+    const topic = conversationAttributesTopic(conversationId);
+    const write = (value: string) => sdk.conversations.patchConversationParticipantAttributes(conversationId, participantId, { attributes: { a: value } });
+
+    const stream = await b.feed.subscribe({ conversationId, participantId }, { includeSnapshot: true });
+    await next(stream);
+    // The holder proved the topic continuous (its baseline read applied) and published it.
+    await expect.poll(() => c.topics.continuousSince(topic)).toBeTypeOf("number");
+    await write("2");
+    const seen = await next(stream);
+    await write("3");
+    expect((await next(stream)).attributes).toEqual({ a: "3" });
+    // c never watched it: accepted from the holder's continuity, exactly what came after the cursor.
+    const resumed = await c.feed.subscribe({ conversationId, participantId }, { after: seen.cursor });
+    expect(await next(resumed)).toMatchObject({ changes: [{ key: "a", previous: "2", value: "3" }] });
+    await resumed.return?.();
+
+    // The holder's socket drops (no close frame) and a write lands in the gap.
+    const proven = await a.topics.continuousSince(topic);
+    expect((await control("POST", "/notifications/disconnect")).status).toBe(200);
+    await write("4");
+    // The reconnect re-read appends what the gap hid, and the topic is proven again from after it.
+    expect(await next(stream)).toMatchObject({ changes: [{ key: "a", previous: "3", value: "4" }] });
+    await expect.poll(() => c.topics.continuousSince(topic), { timeout: 10_000 }).toBeGreaterThan(proven!);
+    await expect(c.feed.subscribe({ conversationId, participantId }, { after: seen.cursor })).rejects.toMatchObject({ name: "CursorExpiredError" });
+    // b, watching all along, still resumes from it (its own watch: today's per-instance rule).
+    const onB = await b.feed.subscribe({ conversationId, participantId }, { after: seen.cursor });
+    expect((await next(onB)).attributes).toEqual({ a: "3" });
+    await onB.return?.();
+    await stream.return?.();
+  });
+
+  it("a topic the holder held for its own write before another instance subscribed it is proven continuous too", async () => {
+    const a = await instance("a");
+    await expect.poll(() => a.feed.role).toBe("holder");
+    const b = await instance("b");
+    const c = await instance("c");
+    const created = await control("POST", "/conversations", { queueId: QUEUE, participants: [{ purpose: "customer", name: "Bo", address: "tel:+15550002", attributes: { a: "1" } }] });
+    const conversationId = created.body.id as string;
+    const participantId = (created.body.participants as Array<{ id: string; purpose: string }>).find((p) => p.purpose === "customer")!.id;
+    const topic = conversationAttributesTopic(conversationId);
+    // A write's verify loop on the holder holds the topic (no subscriber, no baseline read).
+    const confirming = await a.feed.watchParticipant(conversationId, participantId);
+    expect(confirming).toBeDefined();
+    expect(await a.topics.continuousSince(topic)).toBeUndefined();
+    const stream = await b.feed.subscribe({ conversationId, participantId }, { includeSnapshot: true });
+    await next(stream);
+    await expect.poll(() => c.topics.continuousSince(topic)).toBeTypeOf("number");
+    await sdk.conversations.patchConversationParticipantAttributes(conversationId, participantId, { attributes: { a: "2" } });
+    const seen = await next(stream);
+    await sdk.conversations.patchConversationParticipantAttributes(conversationId, participantId, { attributes: { a: "3" } });
+    await next(stream);
+    const resumed = await c.feed.subscribe({ conversationId, participantId }, { after: seen.cursor });
+    expect(await next(resumed)).toMatchObject({ changes: [{ key: "a", previous: "2", value: "3" }] });
+    await resumed.return?.();
+    await stream.return?.();
+    confirming!.close();
   });
 });

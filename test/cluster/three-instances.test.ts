@@ -14,7 +14,9 @@
  *   write log would show it after a PATCH of a newer fence (or two writers interleaved). The test
  *   maps each accepted write to its fence through its key and requires the fences to be
  *   non-decreasing in acceptance order, each writer's PATCHes contiguous, and one fence per writer.
- * - A subscriber that drops and resumes on another instance with `after`: no gap, no duplicate.
+ * - A subscriber that drops and resumes with `after` on an instance that never watched the
+ *   conversation (accepted because the channel holder had its topic live with no gap since the
+ *   cursor): exactly the changes it missed, no gap, no duplicate.
  * - The channel holder killed (SIGKILL) during writes: another instance holds the channels
  *   within 15 s and every subscriber converges to the final state.
  * - Redis lost later (the instances reach it through a TCP proxy the test cuts: connections
@@ -32,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "graphql-ws";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
 import { attributesVersion } from "../../src/attributes/version.js";
+import { conversationAttributesTopic } from "../../src/genesys/attribute-events.js";
 import { AttributesChangedDocument, ParticipantDocument, UpdateAttributesDocument } from "../generated/graphql.js";
 import { cleanEnv, freePort, killAll, spawnCollected, type LogLine, type Spawned } from "../support/processes.js";
 import { hasRedisServer, startRedis, warnWithoutRedis, type RunningRedis } from "../support/redis-server.js";
@@ -254,22 +257,36 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
     expect(new Set(runs).size).toBe(runs.length);
   });
 
-  it("a subscriber resumes on another instance with after: no gap, no duplicate", async () => {
+  it("a subscriber resumes with after on an instance that never watched the conversation: exactly what it missed, no gap, no duplicate", async () => {
     const call = await createCall(emulator.url, QUEUE, {});
     const first = await liveSubscription(instances[0]!, call);
-    expect((await update(instances[1]!, call, { step: "1" })).__typename).toBe("AttributesUpdated");
+    // The holder has proven the topic continuous (its baseline applied) and published since when.
+    const topic = conversationAttributesTopic(call.conversationId);
+    const inspect = redis.client();
+    await expect.poll(async () => JSON.parse((await inspect.get("gw:live-since")) ?? "{}")[topic], { timeout: 10_000, interval: 50 }).toBeTypeOf("number");
+    inspect.disconnect();
+    expect((await update(instances[0]!, call, { step: "1" })).__typename).toBe("AttributesUpdated");
     const seen = await until(first, { step: "1" });
     first.stop();
-    // While it is away: two more writes through the third instance.
-    expect((await update(instances[2]!, call, { step: "2" })).__typename).toBe("AttributesUpdated");
-    expect((await update(instances[2]!, call, { step: "3" })).__typename).toBe("AttributesUpdated");
-    const resumed = await liveSubscription(instances[1]!, call, { after: seen.cursor });
-    const replay = [(await resumed.next()).data!.attributesChanged, (await resumed.next()).data!.attributesChanged];
+    // While it is away: two more writes (through the same instance, and behind the gateways' back).
+    expect((await update(instances[0]!, call, { step: "2" })).__typename).toBe("AttributesUpdated");
+    await sdk.conversations.patchConversationsCallParticipantAttributes(call.conversationId, call.customerId, { attributes: { step: "3" } });
+    // Resumes through the load balancer on a follower that never had a subscriber or a write there:
+    // its own watch starts now, so only the holder's published continuity can accept the cursor.
+    const other = instances.find((i) => i !== instances[0] && i !== holder())!;
+    const resumed = await liveSubscription(other, call, { after: seen.cursor });
+    const event = async () => {
+      const r = await resumed.next(20_000);
+      // Before the fix: CURSOR_EXPIRED here (the follower had not watched it since the cursor).
+      if (r.errors) throw new Error(`subscription error: ${JSON.stringify(r.errors)}`);
+      return r.data!.attributesChanged;
+    };
+    const replay = [await event(), await event()];
     expect(replay.map((e) => e.attributes["step"])).toEqual(["2", "3"]);
     expect(replay.map((e) => e.changes)).toEqual([[{ key: "step", previous: "1", value: "2" }], [{ key: "step", previous: "2", value: "3" }]]);
     // Live after the replay, and nothing twice.
-    expect((await update(instances[0]!, call, { step: "4" })).__typename).toBe("AttributesUpdated");
-    expect((await resumed.next()).data!.attributesChanged.attributes["step"]).toBe("4");
+    expect((await update(instances[2]!, call, { step: "4" })).__typename).toBe("AttributesUpdated");
+    expect((await event()).changes).toEqual([{ key: "step", previous: "3", value: "4" }]);
     expect(resumed.pending()).toBe(0);
     resumed.stop();
   });
@@ -325,9 +342,9 @@ describe.skipIf(!hasRedisServer)("three gateway instances on one Redis", () => {
 
     await proxy.restore();
     for (const instance of running()) await expect.poll(async () => (await readyz(instance)).status, { timeout: 15_000, interval: 100 }).toBe(200);
-    // The ended subscriber resumes with its cursor (on the instance that kept watching the
-    // conversation: the feed's "watched continuously since the cursor" check is per instance):
-    // nothing was appended meanwhile, so nothing is replayed; then live.
+    // The ended subscriber resumes with its cursor on the instance that kept watching the
+    // conversation (its own watch never stopped; the holder's continuity may have been reset by
+    // the outage): nothing was appended meanwhile, so nothing is replayed; then live.
     const resumed = await liveSubscription(first!, call, { after: String(ended.errors![0]!.extensions!["cursor"]) });
     await expect
       .poll(async () => (await update(second!, call, { phase: "after" })).__typename, { timeout: 20_000, interval: 500 })

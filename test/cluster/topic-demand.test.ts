@@ -53,9 +53,9 @@ function liveConformance(name: string, make: () => { leases: LeaseStore; live: L
       expect(await live.read()).toBeUndefined();
       const lease = (await leases.tryAcquire("channels", "a", 10_000))!;
       expect(await live.publish(lease.fence, 10_000)).toBe("missing");
-      expect(await live.publish(lease.fence, 10_000, { topics: ["t1", "t2"], refused: { bad: "no permission" } })).toBe("ok");
+      expect(await live.publish(lease.fence, 10_000, { topics: ["t1", "t2"], refused: { bad: "no permission" }, since: { t1: 7 } })).toBe("ok");
       const first = (await live.read())!;
-      expect({ ...first, topics: first.topics?.sort() }).toEqual({ fence: lease.fence, version: first.version, topics: ["t1", "t2"], refused: { bad: "no permission" } });
+      expect({ ...first, topics: first.topics?.sort() }).toEqual({ fence: lease.fence, version: first.version, topics: ["t1", "t2"], refused: { bad: "no permission" }, since: { t1: 7 } });
       expect(await live.read(first.version)).toEqual({ fence: lease.fence, version: first.version });
       expect(await live.publish(lease.fence, 10_000)).toBe("ok");
       expect(await live.read(first.version)).toEqual({ fence: lease.fence, version: first.version });
@@ -64,6 +64,7 @@ function liveConformance(name: string, make: () => { leases: LeaseStore; live: L
       expect(second.version).toBeGreaterThan(first.version);
       expect(second.topics).toEqual(["t1"]);
       expect(second.refused).toEqual({});
+      expect(second.since).toEqual({}); // replaced with the state: t1 is no longer proven
       await expire();
       const next = (await leases.tryAcquire("channels", "b", 10_000))!;
       expect(await live.publish(lease.fence, 10_000, { topics: ["zombie"], refused: {} })).toBe("stale");
