@@ -102,9 +102,9 @@ export interface InMemoryRequestBudgetOptions {
   onRefuse?: (priority: BudgetPriority) => void;
 }
 
-interface Waiter {
+/** A caller waiting for a grant, in a budget's local queue (deadline and queuedAt: epoch ms). */
+export interface BudgetWaiter {
   priority: BudgetPriority;
-  rank: number;
   deadline: number;
   queuedAt: number;
   resolve: () => void;
@@ -112,7 +112,13 @@ interface Waiter {
   cancelDeadline?: () => void;
 }
 
-const zero = (): Record<BudgetPriority, number> => ({ confirm: 0, write: 0, read: 0, background: 0 });
+interface Waiter extends BudgetWaiter {
+  rank: number;
+}
+
+/** A count per priority, all 0 (for {@link BudgetStats}). */
+export const zeroPerPriority = (): Record<BudgetPriority, number> => ({ confirm: 0, write: 0, read: 0, background: 0 });
+const zero = zeroPerPriority;
 
 /** See the file comment. */
 export class InMemoryRequestBudget implements RequestBudget {

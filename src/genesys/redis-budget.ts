@@ -35,7 +35,7 @@
  */
 import type { Redis } from "ioredis";
 import { systemTimers, type Timers } from "../timers.js";
-import { BUDGET_PRIORITIES, BudgetExhaustedError, bucketShape, type BudgetPriority, type BudgetStats, type RequestBudget } from "./budget.js";
+import { BUDGET_PRIORITIES, BudgetExhaustedError, bucketShape, zeroPerPriority, type BudgetPriority, type BudgetStats, type BudgetWaiter, type RequestBudget } from "./budget.js";
 
 /** Options of {@link RedisRequestBudget}. */
 export interface RedisRequestBudgetOptions {
@@ -110,16 +110,8 @@ type ScriptedRedis = Redis & {
   gwBudgetPause(pause: string, ms: string): Promise<number>;
 };
 
-interface Waiter {
-  priority: BudgetPriority;
-  deadline: number;
-  queuedAt: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  cancelDeadline?: () => void;
-}
-
-const zero = (): Record<BudgetPriority, number> => ({ confirm: 0, write: 0, read: 0, background: 0 });
+type Waiter = BudgetWaiter;
+const zero = zeroPerPriority;
 
 /** See the file comment. Construct one per instance, with the same options on every instance. */
 export class RedisRequestBudget implements RequestBudget {
