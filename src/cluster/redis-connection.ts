@@ -18,6 +18,9 @@ import { EventEmitter } from "node:events";
 import { Redis, type RedisOptions } from "ioredis";
 import { redactRedisUrl, type RedisSettings } from "../config.js";
 import type { Logger } from "../logger.js";
+import { describeRedisError } from "./redis-errors.js";
+
+export { describeRedisError };
 
 /** Oldest Redis major version the gateway runs on. */
 export const MIN_REDIS_MAJOR = 7;
@@ -177,10 +180,3 @@ async function probe(connections: RedisConnections, where: string): Promise<stri
   return version;
 }
 
-/** One line for a Redis client error: its code and message (never the URL's password: ioredis errors name host and port only). */
-export function describeRedisError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  const message = error.message.replace(/\s+/g, " ").trim();
-  return code && !message.includes(code) ? `${code} ${message}` : message;
-}

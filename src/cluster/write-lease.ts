@@ -7,7 +7,7 @@
 import type { Logger } from "../logger.js";
 import type { Timers } from "../timers.js";
 import { WriteFenceUnavailableError, type FenceTarget, type HeldWriteFence, type WriteFence } from "../attributes/write-fence.js";
-import { describeRedisError } from "./redis-connection.js";
+import { describeRedisError } from "./redis-errors.js";
 import { waitForLease, type LeaseStore } from "./lease.js";
 
 /** The lease key of one participant's writes. */
