@@ -161,6 +161,21 @@ describe("the per-participant write fence across instances", () => {
     expect(g.patches[0]!.at).toBeGreaterThanOrEqual(1_000_300);
   });
 
+  it("a lease taken after waiting lives only until the update's deadline, not a whole deadline from when it was taken", async () => {
+    const clock = virtualClock();
+    const g = fakeGenesys({ a: "0" }, clock);
+    const inner = new InMemoryLeaseStore({ now: clock.now });
+    await inner.tryAcquire("write:c:p", "gw-other", 300); // expires after 300 ms
+    const { store, state } = controllableStore(inner);
+    const outcome = await instance("gw-1", store, clock, g.backend, [], 5_000).update(request({ a: "1" }));
+    expect(outcome).toMatchObject({ kind: "updated" });
+    const taken = state.acquisitions[0]!;
+    expect(g.patches[0]!.at).toBeGreaterThanOrEqual(1_000_300);
+    // Taken at >= 300 ms into a 5 000 ms deadline: at most the 4 700 ms left.
+    expect(taken.ttlMs).toBeLessThanOrEqual(4_700);
+    expect(taken.ttlMs).toBeGreaterThan(4_000);
+  });
+
   it("the lease store is unreachable: STORE_UNAVAILABLE, nothing read or sent", async () => {
     const clock = virtualClock();
     const g = fakeGenesys({ a: "0" }, clock);
