@@ -47,7 +47,9 @@ export interface ChangeFeedSettings {
 
 /** The feed and what it owns. */
 export interface ChangeFeedParts {
+  /** The feed: subscriptions, tracker, reconciler (src/attributes/change-feed.ts). */
   feed: AttributeChangeFeed;
+  /** The change log it appends to and fans out from: in memory, or RedisChangeLog with several instances. */
   log: ChangeLog;
   /**
    * What readiness and metrics follow: this process's pool (one process), or with several

@@ -23,6 +23,7 @@ export const CHANNEL_HOLDER_LEASE = "channels";
 
 /** Options of {@link ChannelHolder}. Durations in ms. */
 export interface ChannelHolderOptions {
+  /** Where the lease lives (RedisLeaseStore across instances; InMemoryLeaseStore in tests). */
   leases: LeaseStore;
   /** This instance's id (unique per process run, e.g. hostname + pid + random). */
   owner: string;
@@ -34,6 +35,7 @@ export interface ChannelHolderOptions {
   renewEveryMs?: number;
   /** Default {@link systemTimers}; tests inject virtual ones. */
   timers?: Timers;
+  /** Election and step-down lines (fence, reason); none when absent. */
   logger?: Logger;
 }
 

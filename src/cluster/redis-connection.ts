@@ -38,7 +38,9 @@ export class RedisStartError extends Error {
 
 /** Options of {@link connectRedis}. Durations in ms. */
 export interface RedisConnectionOptions {
+  /** `REDIS_URL` and `REDIS_KEY_PREFIX`, parsed (src/config.ts). */
   settings: RedisSettings;
+  /** Connection up/down lines (the URL redacted). */
   logger: Logger;
   /** How long the start-up probe may take (connect, `INFO`). Default 5 000. */
   probeTimeoutMs?: number;

@@ -193,6 +193,7 @@ const BATCH = 1_000;
 
 /** Options of {@link RedisTopicDemand}. Durations in ms. */
 export interface RedisTopicDemandOptions {
+  /** Command connection (created and closed by the composition; this store defines its `gwDemand*` Lua commands on it). */
   redis: Redis;
   /** Prefix of every key (e.g. `gw:`). */
   keyPrefix: string;
@@ -202,7 +203,9 @@ export interface RedisTopicDemandOptions {
   heartbeatTtlMs?: number;
   /** Heartbeat period. Default `floor(heartbeatTtlMs / 3)`. */
   heartbeatEveryMs?: number;
+  /** Heartbeat scheduler (default {@link systemTimers}; tests inject virtual ones). */
   timers?: Timers;
+  /** Heartbeat failures and rewrites; none when absent. */
   logger?: Logger;
 }
 

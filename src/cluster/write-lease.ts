@@ -23,6 +23,7 @@ export interface LeaseWriteFenceOptions {
   owner: string;
   /** Clock and scheduler of the waits between attempts; its clock must be the updater's. */
   timers: Timers;
+  /** Lease taken (debug) and store failures (warn, reason without the Redis URL); none when absent. */
   logger?: Logger;
 }
 
