@@ -196,8 +196,9 @@ const envSchema = z.object({
 });
 
 /**
- * `url` with its password (and user name) replaced by `***`, for log lines and error messages.
- * `redis://:s3cret@host:6379/0` → `redis://***@host:6379/0`.
+ * `url` with its password (and user name) replaced by `***`, for log lines and error messages,
+ * and every query value too (ioredis takes `?password=…` and `?username=…` as connection options).
+ * `redis://:s3cret@host:6379/0` → `redis://***@host:6379/0`; `…/0?password=s3cret` → `…/0?password=***`.
  */
 export function redactRedisUrl(url: URL): URL {
   const shown = new URL(url.href);
@@ -205,6 +206,7 @@ export function redactRedisUrl(url: URL): URL {
     shown.username = "***";
     shown.password = "";
   }
+  if (shown.search) shown.search = [...shown.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=***`).join("&");
   return shown;
 }
 

@@ -47,7 +47,9 @@ export interface ChangeFeedSettings {
 
 /** The feed and what it owns. */
 export interface ChangeFeedParts {
+  /** The feed: subscriptions, tracker, reconciler (src/attributes/change-feed.ts). */
   feed: AttributeChangeFeed;
+  /** The change log it appends to and fans out from: in memory, or RedisChangeLog with several instances. */
   log: ChangeLog;
   /**
    * What readiness and metrics follow: this process's pool (one process), or with several
@@ -131,7 +133,13 @@ async function createClusterChangeFeed(options: {
       const ended = built?.interruptSubscriptions("this instance missed change log entries (it was away from Redis longer than the retention)");
       logger.warn({ fromSeq, toSeq, ended }, "change log entries missed: subscriptions ended with their resume cursor");
     },
-    onEpochChange: (previous, next) => logger.warn({ previous, next }, "the shared change log was re-created (Redis lost it): older cursors are refused"),
+    // The stream re-created without a connection dropping (FLUSHALL, eviction): entries of the
+    // old one not delivered here are gone, and every cursor subscribers hold is refused from now
+    // on, so they are ended with it (their resume then answers CURSOR_EXPIRED) rather than go on past a silent gap.
+    onEpochChange: (previous, next) => {
+      const ended = built?.interruptSubscriptions("the shared change log was re-created in Redis (its entries and cursors were lost)");
+      logger.warn({ previous, next, ended }, "the shared change log was re-created (Redis lost it): older cursors are refused, subscriptions ended");
+    },
   });
   const topics = new ClusterTopics({
     holder,

@@ -328,6 +328,13 @@ describe("several instances: REDIS_URL and REDIS_KEY_PREFIX (issue 10)", () => {
     expect(redactRedisUrl(new URL(`redis://:${SECRET}@10.0.0.5`)).href).toBe("redis://***@10.0.0.5");
     expect(redactRedisUrl(new URL("redis://10.0.0.5:6379")).href).toBe("redis://10.0.0.5:6379");
   });
+
+  it("redactRedisUrl hides query values too: ioredis takes ?password=… (and ?username=…) as connection options", () => {
+    const shown = redactRedisUrl(new URL(`redis://10.0.0.5:6379/0?password=${SECRET}&username=admin`)).href;
+    expect(shown).not.toContain(SECRET);
+    expect(shown).not.toContain("admin");
+    expect(shown).toBe("redis://10.0.0.5:6379/0?password=***&username=***");
+  });
 });
 
 describe("describeGenesysTarget and genesysTargetSummary", () => {

@@ -5,8 +5,9 @@
  * - `<prefix>changes:stream` — a Redis stream, one stream entry per {@link ChangeEntry}, with
  *   the fields `e` (the log's epoch), `s` (its `seq`) and `d` (the entry as JSON, without `seq`
  *   and `cursor`);
- * - `<prefix>changes:meta` — a hash: `epoch` (random id naming this incarnation of the stream)
- *   and `seq` (the newest `seq` appended, or the stream's base while it has none).
+ * - `<prefix>changes:meta` — a hash: `epoch` (random id naming this incarnation of the stream),
+ *   `seq` (the newest `seq` appended, or the stream's base while it has none) and `base` (the
+ *   `seq` before the stream's first entry).
  *
  * Appending is one Lua script (`INCR`-like `HINCRBY seq` + `XADD` + trimming, optionally behind
  * a fence check), so entries get one cluster-wide `seq` and `seq` order is stream order. Every
@@ -159,7 +160,7 @@ local function create(meta, stream, epoch, floor)
   local base = tonumber(t[1]) * 1000000 + tonumber(t[2])
   if tonumber(floor) > base then base = tonumber(floor) end
   redis.call('DEL', stream)
-  redis.call('HSET', meta, 'epoch', epoch, 'seq', string.format('%d', base))
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', string.format('%d', base), 'base', string.format('%d', base))
 end
 `;
 
@@ -181,19 +182,20 @@ return {'ok', epoch, seq, id}
 
 /**
  * KEYS[1] meta, KEYS[2] stream; ARGV[1] new epoch, ARGV[2] seq floor. Creates the meta hash when
- * missing (a new, empty stream). Returns {epoch, seq, id of the newest stream entry or '0-0'}.
+ * missing (a new, empty stream). Returns {epoch, seq, id of the newest stream entry or '0-0', base
+ * (the seq before the stream's first entry; absent for a stream created without it)}.
  */
 const OPEN_LUA = `${CREATE_LUA}
 if redis.call('HEXISTS', KEYS[1], 'epoch') == 0 then create(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if #last > 0 then id = last[1][1] end
-return {redis.call('HGET', KEYS[1], 'epoch'), redis.call('HGET', KEYS[1], 'seq'), id}
+return {redis.call('HGET', KEYS[1], 'epoch'), redis.call('HGET', KEYS[1], 'seq'), id, redis.call('HGET', KEYS[1], 'base')}
 `;
 
 type ScriptedRedis = Redis & {
   gwChangeLogAppend(meta: string, stream: string, fenceKey: string, ...args: string[]): Promise<[string, ...unknown[]]>;
-  gwChangeLogOpen(meta: string, stream: string, epoch: string, floor: string): Promise<[string, string, string]>;
+  gwChangeLogOpen(meta: string, stream: string, epoch: string, floor: string): Promise<[string, string, string, (string | null)?]>;
 };
 
 function scripted(redis: Redis): ScriptedRedis {
@@ -416,7 +418,7 @@ export class RedisChangeLog implements ChangeLog {
   private async sync(client: ScriptedRedis): Promise<void> {
     const reply = await this.unlessClosed(client.gwChangeLogOpen(this.metaKey, this.streamKey, newEpoch(), String(this.highest)));
     if (reply === CLOSED) return;
-    const [epoch, seq, id] = reply;
+    const [epoch, seq, id, base] = reply;
     if (this.epoch === "") {
       this.epoch = epoch;
       this.head = Number(seq);
@@ -424,7 +426,7 @@ export class RedisChangeLog implements ChangeLog {
       this.highest = Math.max(this.highest, this.head);
       return;
     }
-    if (epoch !== this.epoch) this.adopt(epoch);
+    if (epoch !== this.epoch) this.adopt(epoch, base ? Number(base) : undefined);
   }
 
   /** `command`'s result, or CLOSED as soon as the log is closed (whichever comes first). */
@@ -433,11 +435,16 @@ export class RedisChangeLog implements ChangeLog {
     return Promise.race([command, this.closing]);
   }
 
-  /** The stream was re-created: follow the new one from its start. */
-  private adopt(epoch: string): void {
+  /**
+   * The stream was re-created: follow the new one from its start. With its `base` (the seq before
+   * its first entry) the head cursor is at once the new stream's start, so a subscriber starting
+   * before the listener delivered its first entry resumes exactly rather than CURSOR_EXPIRED.
+   */
+  private adopt(epoch: string, base?: number): void {
     const previous = this.epoch;
     this.epoch = epoch;
     this.headId = "0-0";
+    if (base !== undefined && Number.isSafeInteger(base)) this.head = base;
     this.statsAt = Number.NEGATIVE_INFINITY;
     // Entries of the replaced stream will never be delivered.
     this.waiters = this.waiters.filter((w) => {

@@ -252,7 +252,8 @@ type Wake = { kind: "state"; state: WatchedState | undefined } | { kind: "poll" 
  *    after a PATCH was accepted → `not-confirmed` (the accepted write may still land).
  * 6. the participant's write fence (`fence`) is taken between the watch and the read of step 1 and checked right before
  *    each PATCH: not taken in time, or lost before the first PATCH → WriteFenceUnavailableError
- *    (nothing sent); lost before a re-send → `not-confirmed` (never `updated`).
+ *    (nothing sent); lost before a re-send, or by the time the write is seen → `not-confirmed` (never `updated`:
+ *    the fence is checked once more right before answering `updated` after a PATCH).
  * Clearing a key with "" is confirmed whether Genesys then shows "" or drops the key (unknown).
  * A failed verify read (429, 5xx, network, a call outliving the deadline) does not end the
  * loop: it keeps waiting and reading until the deadline. Never throws for Genesys failures.
@@ -489,6 +490,17 @@ export class AttributeUpdater {
               conflictingKeys: conflicting,
               attempts,
               message: `This write was applied, but another writer changed ${quote(conflicting)} after the version check: the participant is not the version this write was based on plus this write.`,
+            };
+          }
+          // Still ours at the answer? A lease lost since the PATCH (expired, Redis gone or restarted)
+          // means another instance may be writing this participant now: never "updated" then.
+          if (!(await fence.check())) {
+            return {
+              kind: "not-confirmed",
+              attempts,
+              accepted,
+              participant: seen,
+              message: "Genesys shows this write, but its write lease was lost (it expired or Redis lost it) before it could be confirmed: another gateway instance may have written this participant since. Read it again.",
             };
           }
           return { kind: "updated", participant: seen, attempts, confirmedAfterMs: this.now() - firstSentAt, confirmedBy };

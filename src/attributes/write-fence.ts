@@ -17,7 +17,9 @@
 
 /** The participant a fence is for. */
 export interface FenceTarget {
+  /** Genesys conversation id. */
   conversationId: string;
+  /** Genesys participant id within it. */
   participantId: string;
 }
 

@@ -62,6 +62,7 @@ return 1
 
 /** Options of {@link RedisChannelDirectory}. */
 export interface RedisChannelDirectoryOptions {
+  /** Command connection (created and closed by the composition). */
   redis: Redis;
   /** Prefix of every key (e.g. `gw:`); the directory is the hash `<prefix>channel-ids` (field = slot, value = JSON `{id, connectUri}`). */
   keyPrefix: string;

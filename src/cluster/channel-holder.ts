@@ -23,6 +23,7 @@ export const CHANNEL_HOLDER_LEASE = "channels";
 
 /** Options of {@link ChannelHolder}. Durations in ms. */
 export interface ChannelHolderOptions {
+  /** Where the lease lives (RedisLeaseStore across instances; InMemoryLeaseStore in tests). */
   leases: LeaseStore;
   /** This instance's id (unique per process run, e.g. hostname + pid + random). */
   owner: string;
@@ -34,6 +35,7 @@ export interface ChannelHolderOptions {
   renewEveryMs?: number;
   /** Default {@link systemTimers}; tests inject virtual ones. */
   timers?: Timers;
+  /** Election and step-down lines (fence, reason); none when absent. */
   logger?: Logger;
 }
 
@@ -58,6 +60,8 @@ export class ChannelHolder extends EventEmitter<ChannelHolderEvents> {
   private cancelExpiry?: () => void;
   private running = false;
   private busy = false;
+  /** The attempt (acquire or renew) under way, for {@link stop} to wait on. */
+  private inflight?: Promise<void>;
 
   /** @param options see {@link ChannelHolderOptions}. @throws RangeError when `renewEveryMs` is not below `ttlMs`. */
   constructor(private readonly options: ChannelHolderOptions) {
@@ -76,11 +80,16 @@ export class ChannelHolder extends EventEmitter<ChannelHolderEvents> {
     this.schedule(0);
   }
 
-  /** Stops the loop; a holder emits `deposed("stopped")` and releases the lease so another instance takes it at once. */
+  /**
+   * Stops the loop; a holder emits `deposed("stopped")` and releases the lease so another instance
+   * takes it at once. Waits first for an attempt under way (a lease it takes is released too), so
+   * the store's connection may be closed once this resolves.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.cancelTick?.();
     this.cancelTick = undefined;
+    await this.inflight;
     const lease = this.held;
     this.depose("stopped");
     await lease?.release().catch(() => undefined);
@@ -152,11 +161,13 @@ export class ChannelHolder extends EventEmitter<ChannelHolderEvents> {
   private async tick(): Promise<void> {
     if (!this.running || this.busy) return;
     this.busy = true;
+    const attempt = this.held ? this.renew(this.held) : this.acquire();
+    this.inflight = attempt.catch(() => undefined);
     try {
-      if (this.held) await this.renew(this.held);
-      else await this.acquire();
+      await attempt;
     } finally {
       this.busy = false;
+      this.inflight = undefined;
       this.schedule(this.renewEveryMs);
     }
   }

@@ -11,18 +11,25 @@
  * Later: ioredis reconnects by itself (backoff up to {@link MAX_RECONNECT_DELAY_MS}); while a
  * client is not connected its commands fail at once (no offline queue: a mutation must learn
  * "Redis is lost" now, not after its deadline), and a command unanswered for `commandTimeoutMs`
- * fails (a hung server). {@link RedisConnections} reports `down` / `up` for readiness and for
+ * fails (a hung server), and a PING every second finds a server that stops answering on an open
+ * connection. {@link RedisConnections} reports `down` / `up` for readiness and for
  * the modules that rebuild what a restarted Redis lost.
  */
 import { EventEmitter } from "node:events";
 import { Redis, type RedisOptions } from "ioredis";
 import { redactRedisUrl, type RedisSettings } from "../config.js";
 import type { Logger } from "../logger.js";
+import { describeRedisError } from "./redis-errors.js";
+
+export { describeRedisError };
 
 /** Oldest Redis major version the gateway runs on. */
 export const MIN_REDIS_MAJOR = 7;
 /** Longest wait between two reconnect attempts (ms). */
 export const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/** The key of {@link RedisConnections}' down reasons for a connected server that does not answer. */
+const UNRESPONSIVE = Symbol("unresponsive");
 
 /** Redis cannot serve the gateway at start; `message` is one line, without the password. */
 export class RedisStartError extends Error {
@@ -31,12 +38,20 @@ export class RedisStartError extends Error {
 
 /** Options of {@link connectRedis}. Durations in ms. */
 export interface RedisConnectionOptions {
+  /** `REDIS_URL` and `REDIS_KEY_PREFIX`, parsed (src/config.ts). */
   settings: RedisSettings;
+  /** Connection up/down lines (the URL redacted). */
   logger: Logger;
   /** How long the start-up probe may take (connect, `INFO`). Default 5 000. */
   probeTimeoutMs?: number;
   /** A command (other than blocking reads) unanswered this long fails. Default 2 000. */
   commandTimeoutMs?: number;
+  /**
+   * How often the commands connection is PINGed once connected: a PING unanswered within
+   * `commandTimeoutMs` on a connection that stays open (a paused or hung server) makes the state
+   * `down` until a PING is answered again. Default 1 000.
+   */
+  pingEveryMs?: number;
 }
 
 /** Whether every client is connected (`up`) or one is not (`down`, with why). */
@@ -58,8 +73,10 @@ export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
   readonly shownUrl: string;
   /** The settings it was made from (key prefix). */
   readonly settings: RedisSettings;
-  private readonly down = new Map<Redis, string>();
+  /** Why each part is down: a client not connected, or {@link UNRESPONSIVE} (connected, not answering). */
+  private readonly down = new Map<Redis | typeof UNRESPONSIVE, string>();
   private closed = false;
+  private pingTimer?: NodeJS.Timeout;
 
   /** Creates the clients (not yet connected: see {@link connectRedis}). */
   constructor(
@@ -88,16 +105,51 @@ export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
     return reason === undefined ? { status: "up" } : { status: "down", reason };
   }
 
+  /**
+   * PINGs the commands connection every `everyMs` (ms) while it is connected (see
+   * {@link RedisConnectionOptions.pingEveryMs}); stopped by {@link close}. Idempotent.
+   */
+  startPinging(everyMs: number): void {
+    if (this.closed || this.pingTimer) return;
+    const ping = async () => {
+      if (this.commands.status === "ready") {
+        try {
+          await this.commands.ping();
+          this.markAnswering(true);
+        } catch (error) {
+          // A closed connection is reported by its own events; this is a server that stopped answering.
+          if (this.commands.status === "ready") this.markAnswering(false, describeRedisError(error));
+        }
+      }
+      if (!this.closed) this.pingTimer = setTimeout(() => void ping(), everyMs).unref();
+    };
+    this.pingTimer = setTimeout(() => void ping(), everyMs).unref();
+  }
+
   /** Disconnects both clients (no reconnect); idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.pingTimer);
     await Promise.all(
       [this.commands, this.reader].map(async (client) => {
         if (client.status === "ready") await client.quit().catch(() => client.disconnect());
         else client.disconnect();
       }),
     );
+  }
+
+  /** Records whether the server answers PINGs on an open connection, emitting `state` when that changes the overall state. */
+  private markAnswering(answering: boolean, reason?: string): void {
+    if (this.closed || answering !== this.down.has(UNRESPONSIVE)) return;
+    const wasUp = this.down.size === 0;
+    if (answering) this.down.delete(UNRESPONSIVE);
+    else this.down.set(UNRESPONSIVE, `commands connection open but Redis not answering (${reason ?? "no reply"})`);
+    const isUp = this.down.size === 0;
+    if (wasUp === isUp) return;
+    if (isUp) this.logger.info({ redis: this.shownUrl }, "Redis answering again");
+    else this.logger.warn({ redis: this.shownUrl, reason: this.state.status === "down" ? this.state.reason : undefined }, "Redis not answering: counted as lost");
+    this.emit("state", this.state);
   }
 
   private follow(name: string, client: Redis): void {
@@ -145,6 +197,7 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   try {
     const version = await Promise.race([probe(connections, where), timeout]);
     options.logger.info({ redis: connections.shownUrl, redisVersion: version, keyPrefix: options.settings.keyPrefix }, "Redis connected: running as one instance of a cluster");
+    connections.startPinging(options.pingEveryMs ?? 1_000);
     return connections;
   } catch (error) {
     await connections.close();
@@ -177,10 +230,3 @@ async function probe(connections: RedisConnections, where: string): Promise<stri
   return version;
 }
 
-/** One line for a Redis client error: its code and message (never the URL's password: ioredis errors name host and port only). */
-export function describeRedisError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  const message = error.message.replace(/\s+/g, " ").trim();
-  return code && !message.includes(code) ? `${code} ${message}` : message;
-}

@@ -193,6 +193,7 @@ const BATCH = 1_000;
 
 /** Options of {@link RedisTopicDemand}. Durations in ms. */
 export interface RedisTopicDemandOptions {
+  /** Command connection (created and closed by the composition; this store defines its `gwDemand*` Lua commands on it). */
   redis: Redis;
   /** Prefix of every key (e.g. `gw:`). */
   keyPrefix: string;
@@ -202,7 +203,9 @@ export interface RedisTopicDemandOptions {
   heartbeatTtlMs?: number;
   /** Heartbeat period. Default `floor(heartbeatTtlMs / 3)`. */
   heartbeatEveryMs?: number;
+  /** Heartbeat scheduler (default {@link systemTimers}; tests inject virtual ones). */
   timers?: Timers;
+  /** Heartbeat failures and rewrites; none when absent. */
   logger?: Logger;
 }
 
@@ -220,6 +223,8 @@ export class RedisTopicDemand implements TopicDemand {
   private tail: Promise<unknown> = Promise.resolve();
   private cancelBeat?: () => void;
   private running = false;
+  /** A write failed (Redis may or may not have applied it): the next heartbeat rewrites the whole demand from memory. */
+  private dirty = false;
 
   /** @param options see {@link RedisTopicDemandOptions}. */
   constructor(private readonly options: RedisTopicDemandOptions) {
@@ -250,6 +255,7 @@ export class RedisTopicDemand implements TopicDemand {
       });
     } catch (error) {
       this.counts.remove(topics);
+      this.dirty = true;
       throw error;
     }
   }
@@ -258,9 +264,14 @@ export class RedisTopicDemand implements TopicDemand {
   async release(topics: readonly string[]): Promise<void> {
     const removed = this.counts.remove(topics);
     if (removed.length === 0) return;
-    await this.serial(async () => {
-      for (let i = 0; i < removed.length; i += BATCH) await this.redis.gwDemandRemove(this.hash, ...removed.slice(i, i + BATCH));
-    });
+    try {
+      await this.serial(async () => {
+        for (let i = 0; i < removed.length; i += BATCH) await this.redis.gwDemandRemove(this.hash, ...removed.slice(i, i + BATCH));
+      });
+    } catch (error) {
+      this.dirty = true;
+      throw error;
+    }
   }
 
   /** See {@link TopicDemand.local}. */
@@ -293,14 +304,25 @@ export class RedisTopicDemand implements TopicDemand {
     await this.serial(() => this.redis.gwDemandRewrite(this.hash, this.set, this.ttlMs, this.options.instanceId));
   }
 
-  /** One heartbeat now: refreshes the TTL, or rewrites the whole demand when Redis lost it. @throws the store's error. */
+  /**
+   * One heartbeat now: refreshes the TTL, or rewrites the whole demand from this instance's
+   * memory when Redis lost it or an earlier add/remove failed (Redis may have applied it or not).
+   * @throws the store's error (the demand then stays due for a rewrite).
+   */
   async beat(): Promise<void> {
     await this.serial(async () => {
       const topics = this.counts.keys();
-      if ((await this.redis.gwDemandBeat(this.hash, this.set, this.ttlMs, this.options.instanceId)) === 1 || topics.length === 0) return;
-      this.options.logger?.info({ topics: topics.length }, "topic demand was missing in Redis; writing it again");
-      await this.redis.gwDemandRewrite(this.hash, this.set, this.ttlMs, this.options.instanceId, ...topics.slice(0, BATCH));
-      for (let i = BATCH; i < topics.length; i += BATCH) await this.redis.gwDemandAdd(this.hash, this.set, this.ttlMs, this.options.instanceId, ...topics.slice(i, i + BATCH));
+      const rewrite = this.dirty;
+      this.dirty = false;
+      try {
+        if (!rewrite && ((await this.redis.gwDemandBeat(this.hash, this.set, this.ttlMs, this.options.instanceId)) === 1 || topics.length === 0)) return;
+        this.options.logger?.info({ topics: topics.length }, rewrite ? "topic demand: an earlier write failed; writing it again" : "topic demand was missing in Redis; writing it again");
+        await this.redis.gwDemandRewrite(this.hash, this.set, this.ttlMs, this.options.instanceId, ...topics.slice(0, BATCH));
+        for (let i = BATCH; i < topics.length; i += BATCH) await this.redis.gwDemandAdd(this.hash, this.set, this.ttlMs, this.options.instanceId, ...topics.slice(i, i + BATCH));
+      } catch (error) {
+        if (rewrite) this.dirty = true;
+        throw error;
+      }
     });
   }
 

@@ -7,7 +7,7 @@
 import type { Logger } from "../logger.js";
 import type { Timers } from "../timers.js";
 import { WriteFenceUnavailableError, type FenceTarget, type HeldWriteFence, type WriteFence } from "../attributes/write-fence.js";
-import { describeRedisError } from "./redis-connection.js";
+import { describeRedisError } from "./redis-errors.js";
 import { waitForLease, type LeaseStore } from "./lease.js";
 
 /** The lease key of one participant's writes. */
@@ -23,6 +23,7 @@ export interface LeaseWriteFenceOptions {
   owner: string;
   /** Clock and scheduler of the waits between attempts; its clock must be the updater's. */
   timers: Timers;
+  /** Lease taken (debug) and store failures (warn, reason without the Redis URL); none when absent. */
   logger?: Logger;
 }
 
@@ -31,15 +32,24 @@ export class LeaseWriteFence implements WriteFence {
   /** @param options store, owner and timers ({@link LeaseWriteFenceOptions}). */
   constructor(private readonly options: LeaseWriteFenceOptions) {}
 
-  /** See {@link WriteFence.acquire}: waits (backoff 10 → 250 ms) until `deadline` while another instance holds the lease. */
+  /**
+   * See {@link WriteFence.acquire}: waits (backoff 10 → 250 ms) until `deadline` while another
+   * instance holds the lease; the lease's TTL is what is left until `deadline` when it is taken.
+   */
   async acquire(target: FenceTarget, deadline: number): Promise<HeldWriteFence> {
     const { store, owner, timers, logger } = this.options;
     const key = writeLeaseKey(target);
     const ttlMs = Math.ceil(deadline - timers.now());
     if (ttlMs <= 0) throw new WriteFenceUnavailableError("HELD_ELSEWHERE", "The update's deadline passed before its write lease could be taken; nothing was sent.");
+    // Each attempt asks for what is left of the deadline then, so a lease taken after waiting
+    // still ends at the deadline (a crashed holder blocks the others no longer than needed).
+    const untilDeadline: LeaseStore = {
+      tryAcquire: (k, o) => store.tryAcquire(k, o, Math.max(1, Math.ceil(deadline - timers.now()))),
+      current: (k) => store.current(k),
+    };
     let lease;
     try {
-      lease = await waitForLease(store, key, owner, ttlMs, { deadline, timers });
+      lease = await waitForLease(untilDeadline, key, owner, ttlMs, { deadline, timers });
     } catch (error) {
       logger?.warn({ key, reason: describeRedisError(error) }, "write lease store unavailable");
       throw new WriteFenceUnavailableError(

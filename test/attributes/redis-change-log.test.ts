@@ -173,6 +173,24 @@ describe.skipIf(!hasRedisServer)("RedisChangeLog", () => {
     expect(b.headCursor()).toBe(after.cursor);
   });
 
+  it("right after the stream was re-created, the head cursor is of the new stream: it resumes exactly, not CURSOR_EXPIRED", async () => {
+    const keyPrefix = `flush-head${++prefixes}:`;
+    const epochs: string[] = [];
+    const a = await open({ keyPrefix });
+    const b = await open({ keyPrefix, onEpochChange: (_previous, next) => epochs.push(next) });
+    await a.append(entry("1"));
+    await expect.poll(() => b.headSeq()).toBe(a.headSeq());
+    await admin.flushall();
+    // b's idle listener notices the new stream (and creates it) before anything is appended to it.
+    await expect.poll(() => epochs.length, { timeout: 5_000 }).toBe(1);
+    const head = b.headCursor(); // what a subscriber starting now is given
+    expect(await b.read(head, 10)).toEqual({ entries: [], atHead: true });
+    const next = await a.append(entry("2"));
+    const page = await b.read(head, 10);
+    expect(page.entries.map((e) => e.seq)).toEqual([next.seq]);
+    expect(page.atHead).toBe(true);
+  });
+
   it("fenced append: refused with StaleFenceError once the holder lease's fence moved on; nothing appended", async () => {
     const keyPrefix = `fence${++prefixes}:`;
     const leaseKey = `${keyPrefix}lease:channels`;

@@ -4,7 +4,7 @@
  * store; the Redis one passes the same conformance suite in test/cluster/lease.test.ts) and one
  * scripted Genesys. Proves: writes to one participant are serialized across "instances" (one
  * `expectedVersion`, two writers → one `updated`, one `conflict`, one PATCH); the fence is
- * checked right before every PATCH and re-send; a fence that cannot be taken in time, whose
+ * checked right before every PATCH and re-send, and before answering `updated`; a fence that cannot be taken in time, whose
  * store fails, or that is lost → never `updated` (WriteFenceUnavailableError with nothing
  * sent, or `not-confirmed` once a PATCH was sent); the lease lives for the update's remaining
  * deadline and is released after it.
@@ -135,7 +135,8 @@ describe("the per-participant write fence across instances", () => {
     const outcome = await instance("gw-1", store, clock, g.backend, sent, 5_000).update(request({ a: "1" }));
     expect(outcome).toMatchObject({ kind: "updated", attempts: 2 });
     expect(state.acquisitions).toEqual([{ key: "write:c:p", ttlMs: 5_000, fence: expect.any(Number) }]);
-    expect(state.checks).toBe(2);
+    // Before the PATCH, before the re-send, and once more before answering "updated".
+    expect(state.checks).toBe(3);
     expect(sent.map((s) => s.attempt)).toEqual([1, 2]);
   });
 
@@ -158,6 +159,21 @@ describe("the per-participant write fence across instances", () => {
     const outcome = await instance("gw-1", leases, clock, g.backend).update(request({ a: "1" }));
     expect(outcome).toMatchObject({ kind: "updated", attempts: 1 });
     expect(g.patches[0]!.at).toBeGreaterThanOrEqual(1_000_300);
+  });
+
+  it("a lease taken after waiting lives only until the update's deadline, not a whole deadline from when it was taken", async () => {
+    const clock = virtualClock();
+    const g = fakeGenesys({ a: "0" }, clock);
+    const inner = new InMemoryLeaseStore({ now: clock.now });
+    await inner.tryAcquire("write:c:p", "gw-other", 300); // expires after 300 ms
+    const { store, state } = controllableStore(inner);
+    const outcome = await instance("gw-1", store, clock, g.backend, [], 5_000).update(request({ a: "1" }));
+    expect(outcome).toMatchObject({ kind: "updated" });
+    const taken = state.acquisitions[0]!;
+    expect(g.patches[0]!.at).toBeGreaterThanOrEqual(1_000_300);
+    // Taken at >= 300 ms into a 5 000 ms deadline: at most the 4 700 ms left.
+    expect(taken.ttlMs).toBeLessThanOrEqual(4_700);
+    expect(taken.ttlMs).toBeGreaterThan(4_000);
   });
 
   it("the lease store is unreachable: STORE_UNAVAILABLE, nothing read or sent", async () => {
@@ -202,6 +218,42 @@ describe("the per-participant write fence across instances", () => {
     const outcome = await instance("gw-1", store, clock, backend).update(request({ a: "1" }));
     expect(outcome).toMatchObject({ kind: "not-confirmed", attempts: 1, accepted: true });
     if (outcome.kind === "not-confirmed") expect(outcome.message).toMatch(/write lease was lost/);
+    expect(g.patches).toHaveLength(1);
+  });
+
+  it("the store fails after the PATCH and the write becomes visible: not-confirmed (accepted), never updated", async () => {
+    const clock = virtualClock();
+    const g = fakeGenesys({ a: "0" }, clock, 20); // visible 20 ms after the PATCH
+    const { store, state } = controllableStore(new InMemoryLeaseStore({ now: clock.now }));
+    const backend: AttributeBackend = {
+      getConversation: g.backend.getConversation,
+      patchParticipantAttributes: async (...args) => {
+        await g.backend.patchParticipantAttributes(...args);
+        state.down = true; // Redis goes away right after the PATCH: the lease can no longer be proven
+      },
+    };
+    const outcome = await instance("gw-1", store, clock, backend).update(request({ a: "1" }));
+    expect(outcome).toMatchObject({ kind: "not-confirmed", attempts: 1, accepted: true });
+    if (outcome.kind === "not-confirmed") {
+      expect(outcome.message).toMatch(/write lease was lost/);
+      expect(outcome.participant?.attributes).toEqual({ a: "1" });
+    }
+    expect(g.patches).toHaveLength(1);
+  });
+
+  it("the lease is lost after the PATCH (Redis restarted without it) and the write becomes visible: not-confirmed, never updated", async () => {
+    const clock = virtualClock();
+    const g = fakeGenesys({ a: "0" }, clock, 20);
+    const { store, state } = controllableStore(new InMemoryLeaseStore({ now: clock.now }));
+    const backend: AttributeBackend = {
+      getConversation: g.backend.getConversation,
+      patchParticipantAttributes: async (...args) => {
+        await g.backend.patchParticipantAttributes(...args);
+        state.lost = true;
+      },
+    };
+    const outcome = await instance("gw-1", store, clock, backend).update(request({ a: "1" }, attributesVersion({ a: "0" })));
+    expect(outcome).toMatchObject({ kind: "not-confirmed", attempts: 1, accepted: true });
     expect(g.patches).toHaveLength(1);
   });
 

@@ -186,6 +186,34 @@ describe("ChannelHolder", () => {
     expect(b.log).toEqual([[3_333, "elected 2"]]);
   });
 
+  it("stop during an acquisition in flight waits for it and releases what it took before resolving", async () => {
+    const vt = virtualTimers();
+    const inner = new InMemoryLeaseStore({ now: vt.now });
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    // Redis answers the first attempt only after stop() was called (a slow round trip at shutdown).
+    const slow: LeaseStore = {
+      tryAcquire: async (key, owner, ttlMs) => {
+        const lease = await inner.tryAcquire(key, owner, ttlMs);
+        await gate;
+        return lease;
+      },
+      current: (key) => inner.current(key),
+    };
+    const a = instance(vt, slow, "a");
+    a.holder.start();
+    await vt.advanceAsync(0);
+    let stopped = false;
+    const stopping = a.holder.stop().then(() => void (stopped = true));
+    await vt.advanceAsync(0);
+    expect(stopped).toBe(false); // the composition closes the Redis clients right after stop(): not yet
+    answer();
+    await stopping;
+    // Taken while stopping, released before stop() resolved: the next instance need not wait for the TTL.
+    expect(await inner.current("channels")).toBeUndefined();
+    expect(a.log).toEqual([]);
+  });
+
   it("refuses a renew interval that is not below the TTL", () => {
     expect(() => new ChannelHolder({ leases: new InMemoryLeaseStore(), owner: "a", ttlMs: 1_000, renewEveryMs: 1_000 })).toThrow(RangeError);
   });

@@ -2,7 +2,8 @@
  * The `redis` readiness part end to end (issue 10): a gateway on a real redis-server answers
  * `/readyz` 200 with `checks.redis` ok; the server stopped → 503 naming `redis`, and `/healthz`
  * still 200 (liveness must not restart a gateway for Redis); the server back on the same port
- * → 200 again, without a restart of the gateway (ioredis reconnects).
+ * → 200 again, without a restart of the gateway (ioredis reconnects); a server that stops
+ * answering on an open connection (SIGSTOP) → 503 as well, and 200 once it answers again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisConnections } from "../../src/cluster/redis-connection.js";
@@ -47,5 +48,17 @@ describe.skipIf(!hasRedisServer)("/readyz follows the shared Redis", () => {
     await redis.restart();
     await expect.poll(async () => (await readyz()).status, { timeout: 10_000, interval: 50 }).toBe(200);
     expect((await readyz()).body.checks.redis).toMatchObject({ status: "ok" });
+  });
+
+  it("a Redis that stops answering on an open connection (paused, hung) is down too; answering again: up", async () => {
+    await expect.poll(async () => (await readyz()).status, { timeout: 10_000, interval: 50 }).toBe(200);
+    redis.process.kill("SIGSTOP");
+    try {
+      await expect.poll(async () => (await readyz()).status, { timeout: 10_000, interval: 100 }).toBe(503);
+      expect((await readyz()).body.checks.redis).toMatchObject({ status: "failing", reason: expect.stringMatching(/not answering/) });
+    } finally {
+      redis.process.kill("SIGCONT");
+    }
+    await expect.poll(async () => (await readyz()).status, { timeout: 10_000, interval: 50 }).toBe(200);
   });
 });

@@ -128,4 +128,38 @@ describe.skipIf(!hasRedisServer)("Redis", () => {
     expect((await a.union()).sort()).toEqual(["t1", "t2"]);
     expect(await client.pttl("lost:demand:a")).toBeGreaterThan(0);
   });
+
+  it("a release Redis failed to record is written by the next heartbeat: the topic leaves the union", async () => {
+    const client = redis.client();
+    const a = new RedisTopicDemand({ redis: client, keyPrefix: "failed-release:", instanceId: "a" });
+    await a.acquire(["kept", "released"]);
+    // One release whose command fails (Redis away for a moment): the instance no longer needs it.
+    const commands = client as unknown as { gwDemandRemove: (...args: unknown[]) => Promise<number> };
+    const remove = commands.gwDemandRemove;
+    commands.gwDemandRemove = async () => {
+      commands.gwDemandRemove = remove;
+      throw new Error("Connection is closed.");
+    };
+    await expect(a.release(["released"])).rejects.toThrow(/closed/);
+    expect(a.local()).toEqual(["kept"]);
+    await a.beat();
+    expect(await a.union()).toEqual(["kept"]);
+  });
+
+  it("an acquire whose reply was lost but which Redis applied is undone by the next heartbeat", async () => {
+    const client = redis.client();
+    const a = new RedisTopicDemand({ redis: client, keyPrefix: "lost-reply:", instanceId: "a" });
+    await a.acquire(["kept"]);
+    const commands = client as unknown as { gwDemandAdd: (...args: unknown[]) => Promise<number> };
+    const add = commands.gwDemandAdd;
+    commands.gwDemandAdd = async (...args) => {
+      commands.gwDemandAdd = add;
+      await add.apply(client, args); // applied in Redis...
+      throw new Error("Command timed out"); // ...but the answer never came
+    };
+    await expect(a.acquire(["maybe"])).rejects.toThrow(/timed out/);
+    expect(a.local()).toEqual(["kept"]);
+    await a.beat();
+    expect(await a.union()).toEqual(["kept"]);
+  });
 });

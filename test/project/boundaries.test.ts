@@ -94,3 +94,41 @@ describe("module boundaries", () => {
     expect(violations, "the emulator must stay self-contained").toEqual([]);
   });
 });
+
+/** `import … from "x"` (not `import type`), `export … from "x"` (not `export type`), `import "x"`: what loads when the file loads (dynamic `import()` excluded). */
+const LOADED = /\b(?:import|export)\s+(?!type\s)(?:[^'";]*?\s+from\s+)?["']([^"']+)["']/g;
+
+/** The modules loading `file` loads, transitively: relative files (absolute .ts paths) and packages (bare specifiers). */
+function loadedGraph(file: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (current: string) => {
+    if (files.has(current)) return;
+    files.add(current);
+    const source = readFileSync(current, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    for (const [, specifier] of source.matchAll(LOADED)) {
+      if (specifier!.startsWith(".")) visit(path.resolve(path.dirname(current), specifier!).replace(/\.js$/, ".ts"));
+      else packages.add(specifier!);
+    }
+  };
+  visit(file);
+  return { files, packages };
+}
+
+describe("one process with nothing configured", () => {
+  it("the loader scan follows static imports only (not import type, not dynamic import())", () => {
+    const found = [
+      ...'import a from "./a.js";\nimport type { B } from "b";\nimport {\n  c,\n} from "c";\nconst d = await import("d");\nexport type { E } from "e";\nimport "f";'.matchAll(
+        LOADED,
+      ),
+    ].map((m) => m[1]);
+    expect(found).toEqual(["./a.js", "c", "f"]);
+  });
+
+  it("loading the gateway (src/server.ts) does not load ioredis: main.ts imports the Redis connection only with REDIS_URL", () => {
+    const { files, packages } = loadedGraph(path.join(SRC, "server.ts"));
+    expect(files.size).toBeGreaterThan(20);
+    expect(files).toContain(path.join(SRC, "cluster", "write-lease.ts"));
+    expect([...packages].filter((p) => p === "ioredis" || p.startsWith("ioredis/"))).toEqual([]);
+  });
+});
