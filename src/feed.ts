@@ -119,6 +119,7 @@ async function createClusterChangeFeed(options: {
   const holder = new ChannelHolder({ leases: new RedisLeaseStore({ redis: redis.commands, keyPrefix }), owner: instance, ttlMs: CHANNEL_HOLDER_TTL_MS, logger });
   /** The feed, once built (the log's callbacks may in principle run before). */
   let built: AttributeChangeFeed | undefined;
+  let listenerErrorLoggedAt = Number.NEGATIVE_INFINITY;
   const log = await RedisChangeLog.open({
     redis: redis.commands,
     subscriber: redis.reader,
@@ -126,7 +127,12 @@ async function createClusterChangeFeed(options: {
     retention: settings.retention,
     // Only the holder appends, and only under its current fence (checked by Redis in the append script).
     fence: () => holder.redisFence(keyPrefix),
-    onListenerError: (error) => logger.warn({ err: String(error) }, "change log listener: Redis error, retrying"),
+    onListenerError: (error) => {
+      // At most one line per 10 s: while Redis is away the listener retries every ≤ 2 s.
+      if (Date.now() - listenerErrorLoggedAt < 10_000) return;
+      listenerErrorLoggedAt = Date.now();
+      logger.warn({ err: String(error) }, "change log listener: Redis error, retrying");
+    },
     // Entries this instance could not deliver (away longer than the retention): its subscribers
     // would miss them, so they are ended with their resume cursor (which the log then serves or refuses exactly).
     onGap: (fromSeq, toSeq) => {

@@ -170,16 +170,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const metrics = new GatewayMetrics(registry);
   const observability = { logger, metrics };
   countUpstreamCalls(genesys);
-  await genesys.authenticate();
   // The change feed (issue 8): change log, reconciler and the pool of notification channels.
   const owner = instanceId();
-  const changes = await createChangeFeed({
-    genesys,
-    logger,
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    settings: options.changes,
-    ...(options.redis ? { redis: options.redis, instance: owner } : {}),
-  });
+  let changes: Awaited<ReturnType<typeof createChangeFeed>>;
+  try {
+    await genesys.authenticate();
+    changes = await createChangeFeed({
+      genesys,
+      logger,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      settings: options.changes,
+      ...(options.redis ? { redis: options.redis, instance: owner } : {}),
+    });
+  } catch (error) {
+    // Refused credentials, or a shared change log Redis cannot open: nothing started may outlive the call.
+    budget.close();
+    throw error;
+  }
   // Readiness and metrics (issue 7) follow every channel of the pool.
   const readiness = trackReadiness(
     genesys,
