@@ -36,6 +36,13 @@ export class RedisStartError extends Error {
   override name = "RedisStartError";
 }
 
+/**
+ * A reader connection with a command pending that receives nothing this long (ms) is destroyed
+ * and reconnected (ioredis `socketTimeout`): well over the change log's 2 s `XREAD BLOCK`, so
+ * only a connection that is silently dead trips it.
+ */
+export const READER_SOCKET_TIMEOUT_MS = 8_000;
+
 /** Options of {@link connectRedis}. Durations in ms. */
 export interface RedisConnectionOptions {
   /** `REDIS_URL` and `REDIS_KEY_PREFIX`, parsed (src/config.ts). */
@@ -95,7 +102,9 @@ export class RedisConnections extends EventEmitter<RedisConnectionEvents> {
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), MAX_RECONNECT_DELAY_MS),
     };
     this.commands = new Redis(settings.url.href, { ...common, connectionName: "gateway-commands", commandTimeout: commandTimeoutMs });
-    this.reader = new Redis(settings.url.href, { ...common, connectionName: "gateway-reader" });
+    // A blocking XREAD answers within its BLOCK time (2 s) on a healthy connection: a reader
+    // connection silent far longer was forgotten on the way (NAT, firewall) and is replaced.
+    this.reader = new Redis(settings.url.href, { ...common, connectionName: "gateway-reader", socketTimeout: READER_SOCKET_TIMEOUT_MS });
     for (const [name, client] of [["commands", this.commands], ["reader", this.reader]] as const) this.follow(name, client);
   }
 

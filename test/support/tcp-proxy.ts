@@ -1,7 +1,8 @@
 /**
  * A loopback TCP proxy a test can cut and restore, to lose a server (Redis) the way a network
  * does — every connection dropped, new ones refused — while the server and its data stay as
- * they are. Clients are pointed at the proxy's port.
+ * they are; or to black-hole the connections already open (a NAT or firewall forgetting them:
+ * nothing arrives, nothing is closed) while new ones work. Clients are pointed at the proxy's port.
  */
 import net from "node:net";
 import { freePort } from "./processes.js";
@@ -14,6 +15,8 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts again on the same port. */
   restore(): Promise<void>;
+  /** The connections open now stop carrying data either way and are never closed; new connections work. */
+  blackhole(): void;
   /** Stops for good. */
   close(): Promise<void>;
 }
@@ -22,6 +25,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   let server: net.Server | undefined;
   const listen = async () => {
     const s = net.createServer((client) => {
@@ -34,6 +38,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
       client.pipe(upstream).pipe(client);
+      pairs.add([client, upstream]);
+      client.on("close", () => pairs.forEach((pair) => pair[0] === client && pairs.delete(pair)));
     });
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
@@ -48,6 +54,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     sockets.clear();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   };
+  const blackhole = () => {
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      // Read and drop what still arrives, so neither side sees back-pressure or a close.
+      for (const socket of [client, upstream]) socket.on("data", () => undefined).resume();
+    }
+    pairs.clear();
+  };
   await listen();
-  return { port, cut, restore: listen, close: cut };
+  return { port, cut, restore: listen, blackhole, close: cut };
 }
