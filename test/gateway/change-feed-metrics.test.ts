@@ -9,7 +9,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttributesChangedDocument, type AttributesChangedSubscription } from "../generated/graphql.js";
-import { createCall, eventually, setFaults, startStack, subscribe, wsClient, type LiveSubscription, type Stack } from "../support/stack.js";
+import { control, createCall, eventually, setFaults, startStack, subscribe, wsClient, type LiveSubscription, type Stack } from "../support/stack.js";
 
 const QUEUE = "a0000000-0000-4000-8000-00000000e001";
 
@@ -24,6 +24,12 @@ async function scrape(stack: Stack): Promise<Map<string, number>> {
     samples.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return samples;
+}
+
+/** GETs of one conversation the emulator has served (`GET /emulator/reads`). */
+async function conversationReads(stack: Stack, conversationId: string): Promise<number> {
+  const body = await control<{ conversations: Record<string, number> }>(stack.emulator.url, "GET", "/reads");
+  return body.conversations[conversationId] ?? 0;
 }
 
 async function nextData(sub: LiveSubscription<AttributesChangedSubscription>, timeoutMs = 10_000) {
@@ -83,6 +89,11 @@ describe("change feed metrics", () => {
       const lagging = subscribe(slow, AttributesChangedDocument, { conversationId: call.conversationId });
       // Both subscriptions started (topic subscribed, baseline read): a write from now on is a change.
       await eventually(async () => ((await scrape(stack)).get("graphql_subscriptions_active") === 2 ? true : undefined), 8_000, "subscriptions started");
+      // An active subscription may still be waiting for its watch: the topic subscribed, then the
+      // baseline read. Once Genesys has served that read, a write is a change to both (the tracker
+      // orders a notification that overtakes the read's answer); before it, the write could be
+      // part of the baseline and nothing would stream (a loaded CI machine once showed that).
+      await eventually(async () => ((await conversationReads(stack, call.conversationId)) >= 1 ? true : undefined), 8_000, "baseline read served");
       const subscribed = await scrape(stack);
       expect(subscribed.get("change_feed_subscribers")).toBe(2);
       expect(subscribed.get("change_feed_watches")).toBe(1);
