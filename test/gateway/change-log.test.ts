@@ -367,7 +367,16 @@ describe("a subscriber that stops reading", () => {
       const last = await nextChange(sub);
       socket!.pause(); // the client stops reading: kernel buffers fill, then the gateway's queue
       const big = "x".repeat(20_000);
-      for (let i = 0; i < 40; i++) await write({ [`k${i}`]: big });
+      // How many writes fill the kernel's socket buffers first varies (by Node line, by machine):
+      // at least 40, and on until the gateway has ended the subscriber (its SLOW_CONSUMER metric).
+      const endedSlow = async () => (await (await fetch(stack.gateway.metricsUrl)).text()).includes("\nchange_feed_slow_consumer_ends_total 1\n");
+      let writes = 0;
+      while (writes < 40 || !(await endedSlow())) {
+        expect(writes, "writes before the paused subscriber was ended").toBeLessThan(300);
+        await write({ [`k${writes}`]: big });
+        writes += 1;
+      }
+      const lastKey = `k${writes - 1}`;
       socket!.resume();
       let ended;
       let lastReceived = last;
@@ -384,10 +393,10 @@ describe("a subscriber that stops reading", () => {
       await sub.done;
       // Resuming from that cursor gives everything after the last event received before it.
       const resumed = subscribe(other, AttributesChangedDocument, { conversationId: call.conversationId, after: ended.extensions!.cursor! });
-      const replay = await changesUntil(resumed, (c) => Object.hasOwn(c.attributes, "k39"), 15_000);
+      const replay = await changesUntil(resumed, (c) => Object.hasOwn(c.attributes, lastKey), 15_000);
       const keys = [...Object.keys(lastReceived.attributes), ...replay.flatMap((c) => c.changes.map((x) => x.key))];
       // Together, what it received before the end and the replay cover every write once.
-      expect(keys.sort()).toEqual(["first", ...Array.from({ length: 40 }, (_, i) => `k${i}`)].sort());
+      expect(keys.sort()).toEqual(["first", ...Array.from({ length: writes }, (_, i) => `k${i}`)].sort());
       resumed.stop();
     } finally {
       await slow.dispose();
